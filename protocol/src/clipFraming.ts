@@ -1,0 +1,165 @@
+/**
+ * Clip encryption: a clip is cut into chunks, each sealed with AES-128-GCM under a key exported from the
+ * MLS epoch in which the hub announced the clip (RFC 9420 §8.5 exporter, label `vigil clip v1`, context =
+ * clip id). The header of every chunk is its associated data, so a chunk moved to another clip (splice),
+ * another position (reorder), repeated (replay) or a clip cut short (truncation) fails to verify.
+ *
+ * Record layout (all integers big-endian), see docs/03-wire-format.md:
+ *
+ *  0                   1                   2                   3
+ *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ * +---------------+---------------+---------------+---------------+
+ * |  magic 0x56   |  version = 1  |  flags (F=1)  |  reserved = 0 |
+ * +---------------+---------------+---------------+---------------+
+ * |                                                               |
+ * +                      clip id (16 bytes)                       +
+ * |                                                               |
+ * +---------------------------------------------------------------+
+ * |                       chunk index (u32)                       |
+ * +---------------------------------------------------------------+
+ * |                    ciphertext length (u32)                    |
+ * +---------------------------------------------------------------+
+ * |          ciphertext (plaintext length + 16-byte tag)          |
+ * +---------------------------------------------------------------+
+ *
+ * F marks the last chunk. Nonce = salt XOR (chunk index as a 96-bit big-endian integer).
+ */
+import { bufferSource, concatBytes, fromHex } from "./bytes.ts"
+import { CodecError, CryptoError } from "./errors.ts"
+import type { ClipId } from "./ids.ts"
+
+export const clipExporterLabel = "vigil clip v1"
+/** Bytes taken from the exporter: 16 for the AES-128 key, 12 for the nonce salt. */
+export const clipSecretLength = 28
+export const clipChunkSize = 64 * 1024
+export const clipHeaderLength = 28
+const magic = 0x56
+const version = 1
+const flagFinal = 0x01
+const tagLength = 16
+
+export interface ClipKey {
+  clipId: ClipId
+  key: CryptoKey
+  salt: Uint8Array
+}
+
+/** Imports the exported secret as a non-extractable AES-GCM key. */
+export async function importClipKey(clipId: ClipId, secret: Uint8Array): Promise<ClipKey> {
+  if (secret.length !== clipSecretLength) throw new CodecError("clip secret has the wrong length")
+  const key = await crypto.subtle.importKey("raw", bufferSource(secret.slice(0, 16)), "AES-GCM", false, [
+    "encrypt",
+    "decrypt",
+  ])
+  return { clipId, key, salt: secret.slice(16) }
+}
+
+function nonceFor(salt: Uint8Array, index: number): Uint8Array<ArrayBuffer> {
+  const nonce = new Uint8Array(salt)
+  const view = new DataView(nonce.buffer)
+  view.setUint32(8, view.getUint32(8) ^ index)
+  return nonce
+}
+
+function encodeHeader(clipId: Uint8Array, index: number, final: boolean, ctLength: number): Uint8Array {
+  const h = new Uint8Array(clipHeaderLength)
+  const view = new DataView(h.buffer)
+  h[0] = magic
+  h[1] = version
+  h[2] = final ? flagFinal : 0
+  h.set(clipId, 4)
+  view.setUint32(20, index)
+  view.setUint32(24, ctLength)
+  return h
+}
+
+/** Encrypts a whole clip into the record stream stored at signal. */
+export async function encryptClip(clipKey: ClipKey, plaintext: Uint8Array): Promise<Uint8Array> {
+  const clipId = fromHex(clipKey.clipId)
+  const records: Uint8Array[] = []
+  const chunkCount = Math.max(1, Math.ceil(plaintext.length / clipChunkSize))
+  for (let index = 0; index < chunkCount; index++) {
+    const chunk = plaintext.subarray(index * clipChunkSize, (index + 1) * clipChunkSize)
+    const final = index === chunkCount - 1
+    const header = encodeHeader(clipId, index, final, chunk.length + tagLength)
+    const ct = await crypto.subtle.encrypt(
+      { name: "AES-GCM", iv: nonceFor(clipKey.salt, index), additionalData: bufferSource(header) },
+      clipKey.key,
+      bufferSource(chunk),
+    )
+    records.push(header, new Uint8Array(ct))
+  }
+  return concatBytes(...records)
+}
+
+/**
+ * Incremental decryptor: feed it bytes as they download, get verified plaintext chunks back in order.
+ * Nothing is returned before its tag verified; `finish()` fails unless the final chunk was seen.
+ */
+export class ClipDecryptor {
+  private buffered: Uint8Array = new Uint8Array(0)
+  private nextIndex = 0
+  private done = false
+  private readonly clipId: Uint8Array
+
+  constructor(private readonly clipKey: ClipKey) {
+    this.clipId = fromHex(clipKey.clipId)
+  }
+
+  async push(bytes: Uint8Array): Promise<Uint8Array[]> {
+    this.buffered = this.buffered.length ? concatBytes(this.buffered, bytes) : bytes
+    const out: Uint8Array[] = []
+    while (this.buffered.length >= clipHeaderLength) {
+      if (this.done) throw new CryptoError("CLIP_TAMPERED", "data after the final chunk")
+      const header = this.buffered.subarray(0, clipHeaderLength)
+      const view = new DataView(header.buffer, header.byteOffset, header.byteLength)
+      const ctLength = view.getUint32(24)
+      if (header[0] !== magic || header[1] !== version || header[3] !== 0 || (header[2]! & ~flagFinal) !== 0) {
+        throw new CryptoError("CLIP_TAMPERED", "chunk header is not a clip record")
+      }
+      if (ctLength < tagLength || ctLength > clipChunkSize + tagLength) {
+        throw new CryptoError("CLIP_TAMPERED", "chunk length out of range")
+      }
+      if (this.buffered.length < clipHeaderLength + ctLength) break
+      const index = view.getUint32(20)
+      const final = (header[2]! & flagFinal) !== 0
+      // Header fields are also authenticated as associated data; checking them first gives a precise error.
+      if (!header.subarray(4, 20).every((b, i) => b === this.clipId[i])) {
+        throw new CryptoError("CLIP_TAMPERED", "chunk belongs to another clip")
+      }
+      if (index !== this.nextIndex) {
+        throw new CryptoError("CLIP_TAMPERED", `chunk ${index} where ${this.nextIndex} was expected`)
+      }
+      const ct = this.buffered.subarray(clipHeaderLength, clipHeaderLength + ctLength)
+      let plain: ArrayBuffer
+      try {
+        plain = await crypto.subtle.decrypt(
+          { name: "AES-GCM", iv: nonceFor(this.clipKey.salt, index), additionalData: bufferSource(header.slice()) },
+          this.clipKey.key,
+          bufferSource(ct.slice()),
+        )
+      } catch (cause) {
+        throw new CryptoError("CLIP_TAMPERED", `chunk ${index} failed authentication`, { cause })
+      }
+      out.push(new Uint8Array(plain))
+      this.buffered = this.buffered.subarray(clipHeaderLength + ctLength)
+      this.nextIndex++
+      if (final) this.done = true
+    }
+    return out
+  }
+
+  /** Call once all bytes were pushed: a clip without its final chunk was truncated. */
+  finish(): void {
+    if (!this.done) throw new CryptoError("CLIP_TRUNCATED", "clip ended before its final chunk")
+    if (this.buffered.length > 0) throw new CryptoError("CLIP_TAMPERED", "data after the final chunk")
+  }
+}
+
+/** Decrypts a whole clip; throws a typed `CryptoError` on any tampering. */
+export async function decryptClip(clipKey: ClipKey, blob: Uint8Array): Promise<Uint8Array> {
+  const d = new ClipDecryptor(clipKey)
+  const chunks = await d.push(blob)
+  d.finish()
+  return concatBytes(...chunks)
+}

@@ -1,0 +1,16 @@
+import { fromHex } from "./bytes.ts"
+import { clipExporterLabel, clipSecretLength, importClipKey, type ClipKey } from "./clipFraming.ts"
+import type { ClipId } from "./ids.ts"
+import type { SpaceSession } from "./spaceSession.ts"
+
+/**
+ * The key for one clip, exported from the session's current epoch. Hub and phones call this in the same
+ * epoch (the hub announces the clip in the epoch it exported from) and get the same key.
+ */
+export async function exportClipKey(
+  session: SpaceSession,
+  clipId: ClipId,
+): Promise<{ clipKey: ClipKey; secret: Uint8Array; epoch: bigint }> {
+  const { secret, epoch } = await session.exportSecret(clipExporterLabel, fromHex(clipId), clipSecretLength)
+  return { clipKey: await importClipKey(clipId, secret), secret, epoch }
+}

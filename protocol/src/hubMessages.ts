@@ -1,0 +1,97 @@
+/**
+ * Messages the hub sends inside MLS application messages. MLS proves a message came from *a* member; these
+ * are additionally signed with the hub's MLS signature key, so a phone (also a member) cannot forge a clip
+ * announcement. Phones verify against the hub key they pinned at pairing.
+ *
+ * Envelope: version (u8 = 1) | signature length (u16) | Ed25519 signature | body (UTF-8 JSON)
+ * Signed content: "vigil hub message v1" | group id length (u8) | group id | body
+ */
+import { z } from "zod"
+import type { Signature } from "ts-mls"
+import { concatBytes, fromUtf8, utf8 } from "./bytes.ts"
+import { CodecError, CryptoError } from "./errors.ts"
+import type { BlobId, CameraId, ClipId, SpaceId } from "./ids.ts"
+
+const signLabel = utf8("vigil hub message v1")
+
+const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`))
+
+export const eventLabels = ["motion", "person", "pet", "vehicle"] as const
+export type EventLabel = (typeof eventLabels)[number]
+
+/** A recorded clip, uploaded encrypted; the key is exported from the epoch named here. */
+export const clipAnnouncementSchema = z.strictObject({
+  kind: z.literal("clip"),
+  clipId: hex(32),
+  spaceId: hex(32),
+  blobId: hex(64),
+  size: z.number().int().nonnegative(),
+  epoch: z.string().regex(/^[0-9]{1,20}$/),
+  cameraId: z.string().min(1).max(64),
+  cameraName: z.string().min(1).max(128),
+  label: z.enum(eventLabels),
+  startedAt: z.number().int().nonnegative(),
+  endedAt: z.number().int().nonnegative(),
+  mimeType: z.string().max(128),
+})
+
+export const hubMessageSchema = z.discriminatedUnion("kind", [clipAnnouncementSchema])
+
+export type ClipAnnouncement = Omit<
+  z.infer<typeof clipAnnouncementSchema>,
+  "clipId" | "spaceId" | "blobId" | "cameraId"
+> & {
+  clipId: ClipId
+  spaceId: SpaceId
+  blobId: BlobId
+  cameraId: CameraId
+}
+export type HubMessage = ClipAnnouncement
+
+function signedContent(groupId: Uint8Array, body: Uint8Array): Uint8Array {
+  return concatBytes(signLabel, new Uint8Array([groupId.length]), groupId, body)
+}
+
+export async function signHubMessage(
+  message: HubMessage,
+  groupId: Uint8Array,
+  signKey: Uint8Array,
+  signature: Signature,
+): Promise<Uint8Array> {
+  const body = utf8(JSON.stringify(message))
+  const sig = await signature.sign(signKey, signedContent(groupId, body))
+  const head = new Uint8Array(3)
+  head[0] = 1
+  new DataView(head.buffer).setUint16(1, sig.length)
+  return concatBytes(head, sig, body)
+}
+
+/** Verifies and parses a hub message; any failure is a typed error, never a crash. */
+export async function openHubMessage(
+  bytes: Uint8Array,
+  groupId: Uint8Array,
+  hubKey: Uint8Array,
+  signature: Signature,
+): Promise<HubMessage> {
+  if (bytes.length < 3 || bytes[0] !== 1) throw new CodecError("not a hub message")
+  const sigLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint16(1)
+  if (bytes.length < 3 + sigLength) throw new CodecError("hub message truncated")
+  const sig = bytes.subarray(3, 3 + sigLength)
+  const body = bytes.subarray(3 + sigLength)
+  let valid = false
+  try {
+    valid = await signature.verify(hubKey, signedContent(groupId, body), sig)
+  } catch {
+    valid = false
+  }
+  if (!valid) throw new CryptoError("SIGNATURE_INVALID", "hub message signature does not verify")
+  let json: unknown
+  try {
+    json = JSON.parse(fromUtf8(body))
+  } catch (cause) {
+    throw new CodecError("hub message body is not JSON", { cause })
+  }
+  const parsed = hubMessageSchema.safeParse(json)
+  if (!parsed.success) throw new CodecError(`hub message invalid: ${parsed.error.issues[0]?.message ?? "?"}`)
+  return parsed.data as HubMessage
+}

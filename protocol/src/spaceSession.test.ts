@@ -1,0 +1,126 @@
+import { describe, expect, it } from "vitest"
+import { randomBytes, toHex } from "./bytes.ts"
+import { decryptClip, encryptClip } from "./clipFraming.ts"
+import { exportClipKey } from "./clipKeys.ts"
+import type { DeviceIdentity, TrustPolicy } from "./credentials.ts"
+import { VigilError } from "./errors.ts"
+import { openHubMessage, signHubMessage, type ClipAnnouncement } from "./hubMessages.ts"
+import type { BlobId, CameraId, ClipId, DeviceId, SpaceId } from "./ids.ts"
+import { createPendingJoin, SpaceSession } from "./spaceSession.ts"
+
+const id = () => toHex(randomBytes(16))
+const noPersist = async () => {}
+
+async function setupSpace(phoneCount: number) {
+  const hubIdentity: DeviceIdentity = { role: "hub", deviceId: id() as DeviceId }
+  const paired = new Set<string>()
+  const hubKeyHolder: { key?: string } = {}
+  const hubTrust: TrustPolicy = (identity, key) =>
+    identity.role === "hub" ? identity.deviceId === hubIdentity.deviceId : paired.has(toHex(key))
+  const hub = await SpaceSession.create({
+    groupId: randomBytes(16),
+    self: hubIdentity,
+    trust: hubTrust,
+    persist: noPersist,
+  })
+  hubKeyHolder.key = toHex(hub.members()[0]!.signaturePublicKey)
+  const phoneTrust: TrustPolicy = (identity, key) => identity.role === "phone" || toHex(key) === hubKeyHolder.key
+  const phones: SpaceSession[] = []
+  for (let i = 0; i < phoneCount; i++) {
+    const identity: DeviceIdentity = { role: "phone", deviceId: id() as DeviceId }
+    const pending = await createPendingJoin(identity)
+    const { decodeKeyPackage } = await import("./spaceSession.ts")
+    paired.add(toHex(decodeKeyPackage(pending.keyPackage).leafNode.signaturePublicKey))
+    const { commit, welcome } = await hub.addMember(pending.keyPackage)
+    for (const p of phones) await p.open(commit, 0)
+    phones.push(await SpaceSession.join({ welcome, pending, trust: phoneTrust, persist: noPersist }))
+  }
+  return { hub, phones, hubIdentity, paired }
+}
+
+function announcement(clipId: ClipId, epoch: bigint): ClipAnnouncement {
+  return {
+    kind: "clip",
+    clipId,
+    spaceId: id() as SpaceId,
+    blobId: "a".repeat(64) as BlobId,
+    size: 10,
+    epoch: epoch.toString(),
+    cameraId: "front" as CameraId,
+    cameraName: "Front door",
+    label: "motion",
+    startedAt: 1,
+    endedAt: 2,
+    mimeType: "video/mp4",
+  }
+}
+
+describe("SpaceSession", () => {
+  it("adds phones, rotates per clip, and both sides derive the same clip key", async () => {
+    const { hub, phones } = await setupSpace(2)
+    expect(hub.members().map((m) => m.identity.role)).toEqual(["hub", "phone", "phone"])
+    const { commit } = await hub.rotate()
+    for (const p of phones) expect(await p.open(commit, 0)).toMatchObject({ kind: "commit", removedSelf: false })
+    const clipId = id() as ClipId
+    const hubKey = await exportClipKey(hub, clipId)
+    const clip = randomBytes(150_000)
+    const blob = await encryptClip(hubKey.clipKey, clip)
+    const sealed = await hub.seal(
+      await signHubMessage(announcement(clipId, hubKey.epoch), hub.groupId, hub.signaturePrivateKey, hub.signature),
+    )
+    for (const p of phones) {
+      const incoming = await p.open(sealed, 0)
+      expect(incoming.kind).toBe("application")
+      if (incoming.kind !== "application") return
+      const msg = await openHubMessage(incoming.data, p.groupId, hub.members()[0]!.signaturePublicKey, p.signature)
+      expect(msg.epoch).toBe(p.epoch.toString())
+      const phoneKey = await exportClipKey(p, msg.clipId)
+      expect(await decryptClip(phoneKey.clipKey, blob)).toEqual(clip)
+    }
+  })
+
+  it("a removed phone cannot follow the next epoch nor decrypt what comes after", async () => {
+    const { hub, phones } = await setupSpace(2)
+    const [keep, lost] = phones as [SpaceSession, SpaceSession]
+    const lostId = lost.members().find((m) => m.leafIndex === lost.ownLeafIndex)!.identity.deviceId
+    const { commit } = await hub.removeMember(lostId)
+    expect(await keep.open(commit, 0)).toMatchObject({ kind: "commit", removedSelf: false })
+    expect(await lost.open(commit, 0)).toMatchObject({ kind: "commit", removedSelf: true })
+    const after = await hub.seal(new TextEncoder().encode("new clip key material"))
+    await expect(lost.open(after, 0)).rejects.toBeInstanceOf(VigilError)
+    expect((await keep.open(after, 0)).kind).toBe("application")
+  })
+
+  it("phones refuse commits that do not come from the hub", async () => {
+    const { hub, phones } = await setupSpace(2)
+    // A phone cannot commit through our API's policy; simulate with a second hub-like group member commit.
+    const [a] = phones as [SpaceSession]
+    const { commit } = await hub.rotate()
+    await expect(a.open(commit, 1)).rejects.toMatchObject({ code: "UNTRUSTED_CREDENTIAL" })
+  })
+
+  it("a phone's signature cannot pass as the hub's", async () => {
+    const { hub, phones } = await setupSpace(1)
+    const phone = phones[0]!
+    const clipId = id() as ClipId
+    const forged = await signHubMessage(
+      announcement(clipId, phone.epoch),
+      phone.groupId,
+      phone.signaturePrivateKey,
+      phone.signature,
+    )
+    await expect(
+      openHubMessage(forged, phone.groupId, hub.members()[0]!.signaturePublicKey, phone.signature),
+    ).rejects.toMatchObject({ code: "SIGNATURE_INVALID" })
+  })
+
+  it("restores from encoded state and keeps working", async () => {
+    const { hub, phones, hubIdentity, paired } = await setupSpace(1)
+    const trust: TrustPolicy = (identity, key) =>
+      identity.role === "hub" ? identity.deviceId === hubIdentity.deviceId : paired.has(toHex(key))
+    const restored = await SpaceSession.restore(hub.encode(), { trust, persist: noPersist })
+    const { commit } = await restored.rotate()
+    expect(await phones[0]!.open(commit, 0)).toMatchObject({ kind: "commit" })
+    expect(phones[0]!.epoch).toBe(restored.epoch)
+  })
+})

@@ -1,0 +1,373 @@
+import {
+  createApplicationMessage,
+  createCommit,
+  createGroup,
+  decodeGroupState,
+  decodeMlsMessage,
+  defaultCapabilities,
+  defaultKeyPackageEqualityConfig,
+  defaultLifetimeConfig,
+  defaultPaddingConfig,
+  defaultLifetime,
+  emptyPskIndex,
+  encodeGroupState,
+  encodeMlsMessage,
+  generateKeyPackage,
+  joinGroup,
+  mlsExporter,
+  processPrivateMessage,
+  zeroOutUint8Array,
+  type CiphersuiteImpl,
+  type ClientConfig,
+  type ClientState,
+  type IncomingMessageCallback,
+  type KeyPackage,
+  type MLSMessage,
+  type PrivateKeyPackage,
+  type Proposal,
+} from "ts-mls"
+import { fromBase64, toBase64 } from "./bytes.ts"
+import { credentialFor, identityOf, pinnedAuthService, type DeviceIdentity, type TrustPolicy } from "./credentials.ts"
+import { CodecError, CryptoError, ProtocolStateError } from "./errors.ts"
+import type { DeviceId } from "./ids.ts"
+import { SerialQueue } from "./serialQueue.ts"
+import { loadSuite } from "./suite.ts"
+
+/** A member of the group as the ratchet tree shows it. */
+export interface Member {
+  leafIndex: number
+  identity: DeviceIdentity
+  signaturePublicKey: Uint8Array
+}
+
+/** Result of processing one incoming MLS message. */
+export type Incoming =
+  | { kind: "application"; data: Uint8Array; epoch: bigint }
+  | { kind: "commit"; epoch: bigint; removedSelf: boolean }
+
+/**
+ * Called inside the group's queue after every change, before the change's output is released. A crash
+ * after `persist` resolves loses nothing; a crash before it leaves the previous state, from which the
+ * output (a commit, a message) was never sent.
+ */
+export type PersistState = (state: Uint8Array) => Promise<void>
+
+/** A phone's fresh key package, and the private half it keeps until the Welcome arrives. */
+export interface PendingJoin {
+  keyPackage: Uint8Array
+  privatePackage: Uint8Array
+}
+
+/**
+ * Epochs kept for late messages. Small on purpose: keys of older epochs are deleted, which is what gives
+ * forward secrecy when the hub commits a fresh epoch per clip.
+ */
+const keyRetentionConfig = { retainKeysForGenerations: 10, retainKeysForEpochs: 2, maximumForwardRatchetSteps: 200 }
+
+function clientConfig(trust: TrustPolicy): ClientConfig {
+  return {
+    keyRetentionConfig,
+    lifetimeConfig: defaultLifetimeConfig,
+    keyPackageEqualityConfig: defaultKeyPackageEqualityConfig,
+    paddingConfig: defaultPaddingConfig,
+    authService: pinnedAuthService(trust),
+  }
+}
+
+function decodeMessage(bytes: Uint8Array): MLSMessage {
+  let decoded: [MLSMessage, number] | undefined
+  try {
+    decoded = decodeMlsMessage(bytes, 0)
+  } catch (cause) {
+    throw new CodecError("not an MLS message", { cause })
+  }
+  if (!decoded || decoded[1] !== bytes.length) throw new CodecError("not an MLS message")
+  return decoded[0]
+}
+
+/** Encodes a key package as an MLSMessage (RFC 9420 §6), the form that crosses the wire. */
+const encodeKeyPackage = (keyPackage: KeyPackage): Uint8Array =>
+  encodeMlsMessage({ keyPackage, wireformat: "mls_key_package", version: "mls10" })
+
+/** Decodes a key package received from the network. */
+export function decodeKeyPackage(bytes: Uint8Array): KeyPackage {
+  const msg = decodeMessage(bytes)
+  if (msg.wireformat !== "mls_key_package") throw new CodecError(`expected a key package, got ${msg.wireformat}`)
+  return msg.keyPackage
+}
+
+/** The identity a key package claims. */
+export function keyPackageIdentity(keyPackage: KeyPackage): DeviceIdentity | undefined {
+  return identityOf(keyPackage.leafNode.credential)
+}
+
+function encodePrivatePackage(p: PrivateKeyPackage): Uint8Array {
+  const json = JSON.stringify({
+    init: toBase64(p.initPrivateKey),
+    hpke: toBase64(p.hpkePrivateKey),
+    sig: toBase64(p.signaturePrivateKey),
+  })
+  return new TextEncoder().encode(json)
+}
+
+function decodePrivatePackage(bytes: Uint8Array): PrivateKeyPackage {
+  try {
+    const o = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>
+    if (typeof o.init !== "string" || typeof o.hpke !== "string" || typeof o.sig !== "string") throw new Error()
+    return {
+      initPrivateKey: fromBase64(o.init),
+      hpkePrivateKey: fromBase64(o.hpke),
+      signaturePrivateKey: fromBase64(o.sig),
+    }
+  } catch (cause) {
+    throw new CodecError("invalid private key package", { cause })
+  }
+}
+
+/** A phone prepares to join: a key package for the hub, and the private half to keep. */
+export async function createPendingJoin(identity: DeviceIdentity): Promise<PendingJoin> {
+  const cs = await loadSuite()
+  const { publicPackage, privatePackage } = await generateKeyPackage(
+    credentialFor(identity),
+    defaultCapabilities(),
+    defaultLifetime,
+    [],
+    cs,
+  )
+  return { keyPackage: encodeKeyPackage(publicPackage), privatePackage: encodePrivatePackage(privatePackage) }
+}
+
+/**
+ * One camera space's MLS group, seen from one device. Every operation runs through one queue and persists
+ * the new state before returning, so state on disk and messages on the wire never diverge.
+ */
+export class SpaceSession {
+  private readonly queue = new SerialQueue()
+
+  private constructor(
+    private state: ClientState,
+    private readonly cs: CiphersuiteImpl,
+    private readonly persist: PersistState,
+  ) {}
+
+  /** The hub founds the group; it is leaf 0 and the only committer. */
+  static async create(opts: {
+    groupId: Uint8Array
+    self: DeviceIdentity
+    trust: TrustPolicy
+    persist: PersistState
+  }): Promise<SpaceSession> {
+    const cs = await loadSuite()
+    const kp = await generateKeyPackage(credentialFor(opts.self), defaultCapabilities(), defaultLifetime, [], cs)
+    const state = await createGroup(
+      opts.groupId,
+      kp.publicPackage,
+      kp.privatePackage,
+      [],
+      cs,
+      clientConfig(opts.trust),
+    )
+    const session = new SpaceSession(state, cs, opts.persist)
+    await opts.persist(session.encode())
+    return session
+  }
+
+  /** A phone joins from the hub's Welcome, with the key package it sent. */
+  static async join(opts: {
+    welcome: Uint8Array
+    pending: PendingJoin
+    trust: TrustPolicy
+    persist: PersistState
+  }): Promise<SpaceSession> {
+    const cs = await loadSuite()
+    const msg = decodeMessage(opts.welcome)
+    if (msg.wireformat !== "mls_welcome") throw new CodecError(`expected a Welcome, got ${msg.wireformat}`)
+    let state: ClientState
+    try {
+      state = await joinGroup(
+        msg.welcome,
+        decodeKeyPackage(opts.pending.keyPackage),
+        decodePrivatePackage(opts.pending.privatePackage),
+        emptyPskIndex,
+        cs,
+        undefined,
+        undefined,
+        clientConfig(opts.trust),
+      )
+    } catch (cause) {
+      throw new CryptoError("SIGNATURE_INVALID", "the Welcome could not be verified or is not for us", { cause })
+    }
+    const session = new SpaceSession(state, cs, opts.persist)
+    await opts.persist(session.encode())
+    return session
+  }
+
+  /** Restores a session saved by `encode()`. The trust policy is code, not state: it is re-attached. */
+  static async restore(bytes: Uint8Array, opts: { trust: TrustPolicy; persist: PersistState }) {
+    const cs = await loadSuite()
+    let decoded: ReturnType<typeof decodeGroupState>
+    try {
+      decoded = decodeGroupState(bytes, 0)
+    } catch (cause) {
+      throw new CodecError("corrupt group state", { cause })
+    }
+    if (!decoded) throw new CodecError("corrupt group state")
+    return new SpaceSession({ ...decoded[0], clientConfig: clientConfig(opts.trust) }, cs, opts.persist)
+  }
+
+  /** The serialized state (ts-mls's own encoding); secret, store it encrypted or on the hub's disk. */
+  encode(): Uint8Array {
+    return encodeGroupState(this.state)
+  }
+
+  get epoch(): bigint {
+    return this.state.groupContext.epoch
+  }
+
+  get groupId(): Uint8Array {
+    return this.state.groupContext.groupId
+  }
+
+  get ownLeafIndex(): number {
+    return this.state.privatePath.leafIndex
+  }
+
+  /** Public per-epoch value both sides can show for a confirmation code (RFC 9420 §8.7). */
+  get epochAuthenticator(): Uint8Array {
+    return this.state.keySchedule.epochAuthenticator
+  }
+
+  get signaturePrivateKey(): Uint8Array {
+    return this.state.signaturePrivateKey
+  }
+
+  get signature() {
+    return this.cs.signature
+  }
+
+  members(): Member[] {
+    const out: Member[] = []
+    this.state.ratchetTree.forEach((node, nodeIndex) => {
+      if (node?.nodeType !== "leaf") return
+      const identity = identityOf(node.leaf.credential)
+      if (!identity) return
+      out.push({ leafIndex: nodeIndex / 2, identity, signaturePublicKey: node.leaf.signaturePublicKey })
+    })
+    return out
+  }
+
+  /** Hub: adds a phone from its key package. Returns the commit for existing members and the Welcome. */
+  addMember(keyPackageBytes: Uint8Array): Promise<{ commit: Uint8Array; welcome: Uint8Array }> {
+    return this.queue.run(async () => {
+      const keyPackage = decodeKeyPackage(keyPackageBytes)
+      const add: Proposal = { proposalType: "add", add: { keyPackage } }
+      const result = await this.commitLocked([add])
+      if (!result.welcome) throw new ProtocolStateError("INTERNAL", "commit with an add produced no Welcome")
+      return { commit: result.commit, welcome: result.welcome }
+    })
+  }
+
+  /** Hub: removes a device (lost or stolen phone); it can decrypt nothing sent after this commit. */
+  removeMember(deviceId: DeviceId): Promise<{ commit: Uint8Array }> {
+    return this.queue.run(async () => {
+      const member = this.members().find((m) => m.identity.deviceId === deviceId)
+      if (!member) throw new ProtocolStateError("NOT_A_MEMBER", `device ${deviceId} is not in the group`)
+      const { commit } = await this.commitLocked([{ proposalType: "remove", remove: { removed: member.leafIndex } }])
+      return { commit }
+    })
+  }
+
+  /** Hub: an empty commit with a fresh path: a new epoch, old epoch secrets dropped. */
+  rotate(): Promise<{ commit: Uint8Array }> {
+    return this.queue.run(async () => {
+      const { commit } = await this.commitLocked([])
+      return { commit }
+    })
+  }
+
+  private async commitLocked(proposals: Proposal[]) {
+    const result = await createCommit(
+      { state: this.state, cipherSuite: this.cs },
+      { extraProposals: proposals, ratchetTreeExtension: true },
+    )
+    const commit = encodeMlsMessage(result.commit)
+    const welcome = result.welcome
+      ? encodeMlsMessage({ welcome: result.welcome, wireformat: "mls_welcome", version: "mls10" })
+      : undefined
+    await this.persist(encodeGroupState(result.newState))
+    this.state = result.newState
+    result.consumed.forEach(zeroOutUint8Array)
+    return { commit, welcome }
+  }
+
+  /** Encrypts a small message (notification, command, signalling) for the group. */
+  seal(plaintext: Uint8Array): Promise<Uint8Array> {
+    return this.queue.run(async () => {
+      const result = await createApplicationMessage(this.state, plaintext, this.cs)
+      await this.persist(encodeGroupState(result.newState))
+      this.state = result.newState
+      result.consumed.forEach(zeroOutUint8Array)
+      return encodeMlsMessage({
+        privateMessage: result.privateMessage,
+        wireformat: "mls_private_message",
+        version: "mls10",
+      })
+    })
+  }
+
+  /**
+   * Processes an incoming private message. `acceptCommitFrom` says which leaf may commit (phones accept only
+   * the hub's); everything else is rejected with a typed error and leaves the state unchanged.
+   */
+  open(bytes: Uint8Array, acceptCommitFrom?: number): Promise<Incoming> {
+    return this.queue.run(async () => {
+      const msg = decodeMessage(bytes)
+      if (msg.wireformat !== "mls_private_message") {
+        throw new ProtocolStateError("UNEXPECTED_MESSAGE", `expected a private message, got ${msg.wireformat}`)
+      }
+      if (msg.privateMessage.epoch < this.state.groupContext.epoch - BigInt(keyRetentionConfig.retainKeysForEpochs)) {
+        throw new ProtocolStateError("EPOCH_MISMATCH", `message from epoch ${msg.privateMessage.epoch} is too old`)
+      }
+      const policy: IncomingMessageCallback = (incoming) => {
+        if (incoming.kind === "commit" && acceptCommitFrom !== undefined) {
+          return incoming.senderLeafIndex === acceptCommitFrom ? "accept" : "reject"
+        }
+        return "accept"
+      }
+      let result: Awaited<ReturnType<typeof processPrivateMessage>>
+      try {
+        result = await processPrivateMessage(this.state, msg.privateMessage, emptyPskIndex, this.cs, policy)
+      } catch (cause) {
+        if (msg.privateMessage.epoch > this.state.groupContext.epoch) {
+          throw new ProtocolStateError("EPOCH_MISMATCH", "message from a future epoch: a commit was missed", {
+            cause,
+          })
+        }
+        throw new CryptoError("SIGNATURE_INVALID", "message failed MLS verification", { cause })
+      }
+      if (result.kind === "newState" && result.actionTaken === "reject") {
+        throw new CryptoError("UNTRUSTED_CREDENTIAL", "commit from a member that may not commit")
+      }
+      const epochBefore = this.state.groupContext.epoch
+      await this.persist(encodeGroupState(result.newState))
+      this.state = result.newState
+      result.consumed.forEach(zeroOutUint8Array)
+      if (result.kind === "applicationMessage") {
+        return { kind: "application", data: result.message, epoch: msg.privateMessage.epoch }
+      }
+      const removedSelf = this.state.groupActiveState.kind !== "active"
+      if (!removedSelf && this.epoch === epochBefore) {
+        throw new ProtocolStateError("UNEXPECTED_MESSAGE", "proposals by reference are not used in this protocol")
+      }
+      return { kind: "commit", epoch: this.epoch, removedSelf }
+    })
+  }
+
+  /** Derives a secret bound to the current epoch (RFC 9420 §8.5); the clip and live keys come from here. */
+  exportSecret(label: string, context: Uint8Array, length: number): Promise<{ secret: Uint8Array; epoch: bigint }> {
+    return this.queue.run(async () => ({
+      secret: await mlsExporter(this.state.keySchedule.exporterSecret, label, context, length, this.cs),
+      epoch: this.state.groupContext.epoch,
+    }))
+  }
+}
