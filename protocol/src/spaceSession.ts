@@ -85,6 +85,11 @@ function decodeMessage(bytes: Uint8Array): MLSMessage {
   return decoded[0]
 }
 
+/** The wire format of an MLS message (welcome, private message, ...), without processing it. */
+export function mlsWireformat(bytes: Uint8Array): MLSMessage["wireformat"] {
+  return decodeMessage(bytes).wireformat
+}
+
 /** Encodes a key package as an MLSMessage (RFC 9420 §6), the form that crosses the wire. */
 const encodeKeyPackage = (keyPackage: KeyPackage): Uint8Array =>
   encodeMlsMessage({ keyPackage, wireformat: "mls_key_package", version: "mls10" })

@@ -1,0 +1,155 @@
+/**
+ * Arrange helpers shared by the specs: real signal and hub processes on 127.0.0.1, and the system Chromium
+ * in a persistent context (a plain launch is incognito, where a PWA is never installable).
+ */
+import { spawn, type ChildProcess } from "node:child_process"
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { createInterface } from "node:readline"
+import { chromium, type BrowserContext } from "@playwright/test"
+
+export const repoRoot = new URL("../..", import.meta.url).pathname
+
+export class ManagedProcess {
+  readonly lines: string[] = []
+  private waiters: { re: RegExp; resolve: (m: RegExpExecArray) => void }[] = []
+
+  constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+  ) {
+    const onLine = (line: string) => {
+      this.lines.push(line)
+      if (process.env.E2E_VERBOSE) console.log(`[${name}] ${line}`)
+      for (const w of [...this.waiters]) {
+        const m = w.re.exec(line)
+        if (m) {
+          this.waiters = this.waiters.filter((x) => x !== w)
+          w.resolve(m)
+        }
+      }
+    }
+    createInterface({ input: child.stdout! }).on("line", onLine)
+    createInterface({ input: child.stderr! }).on("line", onLine)
+  }
+
+  /** Resolves with the first line (already seen or future) that matches. */
+  waitForLine(re: RegExp, timeoutMs = 30_000): Promise<RegExpExecArray> {
+    for (const line of this.lines) {
+      const m = re.exec(line)
+      if (m) return Promise.resolve(m)
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${this.name}: no line matching ${re} within ${timeoutMs} ms. Output:\n${this.lines.slice(-30).join("\n")}`)),
+        timeoutMs,
+      )
+      this.waiters.push({
+        re,
+        resolve: (m) => {
+          clearTimeout(timer)
+          resolve(m)
+        },
+      })
+    })
+  }
+
+  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return
+    const exited = new Promise((r) => this.child.once("exit", r))
+    this.child.kill(signal)
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 5000)
+    await exited
+    clearTimeout(timer)
+  }
+}
+
+function startTs(name: string, args: string[], env: Record<string, string> = {}): ManagedProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  })
+  return new ManagedProcess(name, child)
+}
+
+export async function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `vigil-e2e-${prefix}-`))
+}
+
+export async function startSignal(dataDir: string): Promise<{ proc: ManagedProcess; url: string }> {
+  const proc = startTs("signal", [
+    "signal/src/server.ts",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--data-dir",
+    dataDir,
+    "--web-root",
+    join(repoRoot, "web/dist"),
+  ])
+  const m = await proc.waitForLine(/signal listening on (http:\/\/\S+)/)
+  return { proc, url: m[1]! }
+}
+
+export async function startHub(opts: {
+  signalUrl: string
+  dataDir: string
+  cycleSeconds?: number
+}): Promise<ManagedProcess> {
+  return startTs("hub", [
+    "hub/src/cli.ts",
+    "start",
+    "--signal",
+    opts.signalUrl,
+    "--data-dir",
+    opts.dataDir,
+    "--name",
+    "Test home",
+    "--synthetic-cycle",
+    String(opts.cycleSeconds ?? 10),
+  ])
+}
+
+export function chromiumPath(): string {
+  return process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
+}
+
+/** The system Chromium, headless, with nothing that phones home (the machine has no internet anyway). */
+export async function launchPhone(profileDir: string): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(profileDir, {
+    executablePath: chromiumPath(),
+    headless: true,
+    viewport: { width: 360, height: 740 },
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-quic",
+    ],
+  })
+}
+
+/** Every regular file under a directory, recursively. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = []
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) out.push(...(await listFiles(path)))
+    else if (entry.isFile() && (await stat(path)).size > 0) out.push(path)
+  }
+  return out
+}
+
+export async function readAll(paths: string[]): Promise<Map<string, Buffer>> {
+  return new Map(await Promise.all(paths.map(async (p) => [p, await readFile(p)] as const)))
+}
+
+export async function removeDir(dir: string) {
+  await rm(dir, { recursive: true, force: true })
+}

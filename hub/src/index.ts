@@ -1,0 +1,2 @@
+export { HubSpace, type ClipToDeliver, type HubSpaceOptions, type PairedPhone } from "./space/hubSpace.ts"
+export { parseHubConfig, type HubConfig } from "./config.ts"

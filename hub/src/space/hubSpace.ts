@@ -1,0 +1,466 @@
+import { readFile, rm } from "node:fs/promises"
+import { join } from "node:path"
+import {
+  SerialQueue,
+  SignalClient,
+  SignalError,
+  SpaceSession,
+  decodeKeyPackage,
+  encodeInvite,
+  encryptClip,
+  exportClipKey,
+  fromBase64,
+  fromHex,
+  keyPackageIdentity,
+  pairingRoomId,
+  randomBytes,
+  sha256,
+  signHubMessage,
+  toBase64,
+  toHex,
+  verifyJoinRequest,
+  VigilError,
+  type BlobId,
+  type CameraId,
+  type ClipId,
+  type DeviceId,
+  type EventLabel,
+  type Invite,
+  type SpaceId,
+  type TrustPolicy,
+} from "@vigil/protocol"
+import type { Logger } from "../log.ts"
+import { writeFileAtomic } from "../store/atomicFile.ts"
+import {
+  loadHubState,
+  saveHubState,
+  type HubStateDoc,
+  type NewOutboxEntry,
+  type OutboxEntry,
+} from "./hubState.ts"
+
+export interface HubSpaceOptions {
+  dataDir: string
+  signalUrl: string
+  /** Where the PWA is served; pairing links point there. Defaults to the signal URL. */
+  webUrl?: string
+  hubName: string
+  logger: Logger
+}
+
+export interface PairedPhone {
+  deviceId: DeviceId
+  pairedAt: number
+}
+
+export interface ClipToDeliver {
+  mp4: Uint8Array
+  cameraId: CameraId
+  cameraName: string
+  label: EventLabel
+  startedAt: number
+  endedAt: number
+}
+
+const inviteTtlMs = 15 * 60_000
+const roomPollMs = 20_000
+
+/**
+ * The hub's side of one camera space: its MLS group, its paired phones, pairing, and the delivery of
+ * encrypted clips through signal. Every change goes through one queue and is saved, together with the
+ * messages it produced, before anything is sent.
+ */
+export class HubSpace {
+  private readonly queue = new SerialQueue()
+  private captured: Uint8Array | undefined
+  /** Phones being paired right now: trusted by the MLS layer only for the duration of their add. */
+  private readonly pairing = new Map<string, DeviceId>()
+  private flushing = false
+  private flushAgain = false
+  private retryTimer: NodeJS.Timeout | undefined
+  private retryDelayMs = 500
+  private stopped = false
+  private readonly client: SignalClient
+  private readonly log: Logger
+  private readonly statePath: string
+  /** Resolves when the outbox is empty; tests and shutdown wait on it. */
+  private drainedWaiters: (() => void)[] = []
+
+  private constructor(
+    private doc: HubStateDoc,
+    private session: SpaceSession,
+    private readonly opts: HubSpaceOptions,
+    private readonly hooks: { trust: TrustPolicy; persist: (state: Uint8Array) => Promise<void> },
+  ) {
+    this.client = new SignalClient({ baseUrl: doc.signalUrl, token: doc.device.token })
+    this.log = opts.logger
+    this.statePath = join(opts.dataDir, "hub-state.json")
+  }
+
+  /** Opens the saved space, or registers the hub at signal and founds a new one. */
+  static async open(opts: HubSpaceOptions): Promise<HubSpace> {
+    const statePath = join(opts.dataDir, "hub-state.json")
+    let saved = await loadHubState(statePath)
+    if (!saved) {
+      saved = await HubSpace.found(opts)
+      await saveHubState(statePath, saved)
+      opts.logger.info(
+        { spaceId: saved.spaceId, deviceId: saved.device.deviceId },
+        "registered a new camera space",
+      )
+    } else if (saved.signalUrl !== opts.signalUrl) {
+      opts.logger.warn(
+        { saved: saved.signalUrl, configured: opts.signalUrl },
+        "signal URL changed; using the saved one",
+      )
+    }
+    // The session's hooks reach the space through `holder`, which is set right after construction.
+    const holder: { space?: HubSpace } = {}
+    const hooks = HubSpace.hooksFor(holder)
+    const session = await SpaceSession.restore(fromBase64(saved.group), hooks)
+    const space = new HubSpace(saved, session, opts, hooks)
+    holder.space = space
+    space.kickFlush()
+    return space
+  }
+
+  private static hooksFor(holder: { space?: HubSpace }) {
+    return {
+      trust: ((identity, key) =>
+        holder.space?.trusts(identity.role, identity.deviceId, key) ?? false) as TrustPolicy,
+      persist: async (state: Uint8Array) => {
+        if (holder.space) holder.space.captured = state
+      },
+    }
+  }
+
+  /** Registers the hub at signal, creates its space and founds the MLS group. */
+  private static async found(opts: HubSpaceOptions): Promise<HubStateDoc> {
+    const device = await new SignalClient({ baseUrl: opts.signalUrl }).registerDevice("hub")
+    const { spaceId } = await new SignalClient({ baseUrl: opts.signalUrl, token: device.token }).createSpace()
+    const hubDeviceId = device.deviceId as DeviceId
+    let group: Uint8Array | undefined
+    await SpaceSession.create({
+      groupId: fromHex(spaceId),
+      self: { role: "hub", deviceId: hubDeviceId },
+      trust: (identity) => identity.role === "hub" && identity.deviceId === hubDeviceId,
+      persist: async (state) => void (group = state),
+    })
+    if (!group) throw new VigilError("INTERNAL", "new group was not persisted")
+    return {
+      version: 1,
+      signalUrl: opts.signalUrl,
+      hubName: opts.hubName,
+      device: { deviceId: device.deviceId, token: device.token },
+      spaceId,
+      group: toBase64(group),
+      phones: [],
+      outbox: [],
+      nextOutboxId: 1,
+    }
+  }
+
+  private trusts(role: string, deviceId: string, key: Uint8Array): boolean {
+    if (role === "hub") return deviceId === this.doc.device.deviceId
+    const keyHex = toHex(key)
+    if (this.pairing.get(keyHex) === deviceId) return true
+    return this.doc.phones.some((p) => p.deviceId === deviceId && p.signatureKey === keyHex)
+  }
+
+  get spaceId(): SpaceId {
+    return this.doc.spaceId as SpaceId
+  }
+
+  get deviceId(): DeviceId {
+    return this.doc.device.deviceId as DeviceId
+  }
+
+  get epoch(): bigint {
+    return this.session.epoch
+  }
+
+  get phones(): PairedPhone[] {
+    return this.doc.phones.map((p) => ({ deviceId: p.deviceId as DeviceId, pairedAt: p.pairedAt }))
+  }
+
+  get pendingOutbox(): number {
+    return this.doc.outbox.length
+  }
+
+  private get hubSignatureKey(): Uint8Array {
+    const self = this.session.members().find((m) => m.leafIndex === this.session.ownLeafIndex)
+    if (!self) throw new VigilError("INTERNAL", "hub leaf missing from its own group")
+    return self.signaturePublicKey
+  }
+
+  /**
+   * Saves the session state captured by the last operation together with the messages it produced, then
+   * starts delivering them. Must run inside the queue.
+   */
+  private async applyLocked(entries: NewOutboxEntry[], change?: (doc: HubStateDoc) => HubStateDoc) {
+    let next: HubStateDoc = { ...this.doc }
+    if (this.captured) next.group = toBase64(this.captured)
+    let id = next.nextOutboxId
+    const numbered = entries.map((e) => ({ ...e, id: id++ }) as OutboxEntry)
+    next = { ...next, outbox: [...next.outbox, ...numbered], nextOutboxId: id }
+    if (change) next = change(next)
+    try {
+      await saveHubState(this.statePath, next)
+    } catch (err) {
+      // The in-memory session moved ahead of the disk: go back to what is saved, so nothing unsaved is sent.
+      this.session = await SpaceSession.restore(fromBase64(this.doc.group), this.hooks)
+      this.captured = undefined
+      throw err
+    }
+    this.captured = undefined
+    this.doc = next
+    this.kickFlush()
+  }
+
+  private mailToPhones(body: Uint8Array, phones = this.doc.phones): NewOutboxEntry[] {
+    const encoded = toBase64(body)
+    return phones.map((p) => ({ kind: "mail", to: p.deviceId, body: encoded }))
+  }
+
+  /** A one-time pairing invite; the returned URL opens the PWA straight into pairing. */
+  async createInvite(
+    onPaired?: (phone: PairedPhone) => void,
+  ): Promise<{ invite: Invite; code: string; url: string }> {
+    const invite: Invite = {
+      signal: this.doc.signalUrl,
+      spaceId: this.spaceId,
+      hubDeviceId: this.deviceId,
+      hubName: this.doc.hubName,
+      hubKey: this.hubSignatureKey,
+      secret: randomBytes(32),
+      expiresAt: Date.now() + inviteTtlMs,
+    }
+    const code = encodeInvite(invite)
+    const webUrl = (this.opts.webUrl ?? this.doc.signalUrl).replace(/\/+$/, "")
+    void this.watchInvite(invite, onPaired)
+    return { invite, code, url: `${webUrl}/#pair=${code}` }
+  }
+
+  private async watchInvite(invite: Invite, onPaired?: (phone: PairedPhone) => void) {
+    const roomId = await pairingRoomId(invite.secret)
+    let after = 0
+    while (!this.stopped && Date.now() < invite.expiresAt) {
+      let messages: Awaited<ReturnType<SignalClient["readRoom"]>>
+      try {
+        messages = await this.client.readRoom(
+          roomId,
+          after,
+          Math.min(roomPollMs, invite.expiresAt - Date.now()),
+        )
+      } catch (err) {
+        this.log.warn({ err: describe(err) }, "pairing room unreachable; retrying")
+        await sleep(2000)
+        continue
+      }
+      for (const m of messages) {
+        after = Math.max(after, m.seq)
+        try {
+          const phone = await this.acceptJoin(invite, m.from as DeviceId, m.body)
+          this.log.info({ deviceId: phone.deviceId }, "phone paired")
+          onPaired?.(phone)
+          return // one invite pairs one phone
+        } catch (err) {
+          this.log.warn({ err: describe(err), from: m.from }, "refused a pairing request")
+        }
+      }
+    }
+  }
+
+  private acceptJoin(invite: Invite, from: DeviceId, body: Uint8Array): Promise<PairedPhone> {
+    return this.queue.run(async () => {
+      const request = await verifyJoinRequest(invite.secret, body)
+      if (request.deviceId !== from)
+        throw new VigilError("PAIRING_INVALID", "join request names another device")
+      const keyPackage = decodeKeyPackage(request.keyPackage)
+      const identity = keyPackageIdentity(keyPackage)
+      if (identity?.role !== "phone" || identity.deviceId !== from) {
+        throw new VigilError("UNTRUSTED_CREDENTIAL", "key package credential does not match the device")
+      }
+      if (this.doc.phones.some((p) => p.deviceId === from)) {
+        throw new VigilError("PAIRING_INVALID", "device is already paired")
+      }
+      const keyHex = toHex(keyPackage.leafNode.signaturePublicKey)
+      this.pairing.set(keyHex, from)
+      try {
+        const existing = this.doc.phones
+        const { commit, welcome } = await this.session.addMember(request.keyPackage)
+        const pairedAt = Date.now()
+        await this.applyLocked(
+          [
+            ...this.mailToPhones(commit, existing),
+            { kind: "grant", deviceId: from },
+            { kind: "mail", to: from, body: toBase64(welcome) },
+          ],
+          (doc) => ({ ...doc, phones: [...doc.phones, { deviceId: from, signatureKey: keyHex, pairedAt }] }),
+        )
+        return { deviceId: from, pairedAt }
+      } finally {
+        this.pairing.delete(keyHex)
+      }
+    })
+  }
+
+  /** Removes a phone: a Remove commit, then signal stops serving it. It can decrypt nothing new. */
+  removePhone(deviceId: DeviceId): Promise<void> {
+    return this.queue.run(async () => {
+      const { commit } = await this.session.removeMember(deviceId)
+      await this.applyLocked([...this.mailToPhones(commit), { kind: "revoke", deviceId }], (doc) => ({
+        ...doc,
+        phones: doc.phones.filter((p) => p.deviceId !== deviceId),
+      }))
+    })
+  }
+
+  /**
+   * Encrypts a clip for the phones and queues its delivery: a fresh epoch (forward secrecy per clip), the
+   * clip sealed under a key exported from it, uploaded, then announced in a message signed by the hub.
+   */
+  deliverClip(clip: ClipToDeliver): Promise<{ clipId: ClipId; blobId: BlobId } | undefined> {
+    return this.queue.run(async () => {
+      if (this.doc.phones.length === 0) {
+        this.log.info({ cameraId: clip.cameraId }, "clip recorded but no phone is paired; not delivered")
+        return undefined
+      }
+      const { commit } = await this.session.rotate()
+      await this.applyLocked(this.mailToPhones(commit))
+
+      const clipId = toHex(randomBytes(16)) as ClipId
+      const { clipKey, epoch } = await exportClipKey(this.session, clipId)
+      const blob = await encryptClip(clipKey, clip.mp4)
+      const blobId = toHex(await sha256(blob)) as BlobId
+      const path = join(this.opts.dataDir, "outgoing", `${blobId}.vclip`)
+      await writeFileAtomic(path, blob)
+      const announcement = await signHubMessage(
+        {
+          kind: "clip",
+          clipId,
+          spaceId: this.spaceId,
+          blobId,
+          size: blob.length,
+          epoch: epoch.toString(),
+          cameraId: clip.cameraId,
+          cameraName: clip.cameraName,
+          label: clip.label,
+          startedAt: clip.startedAt,
+          endedAt: clip.endedAt,
+          mimeType: 'video/mp4; codecs="avc1.42C01E"',
+        },
+        this.session.groupId,
+        this.session.signaturePrivateKey,
+        this.session.signature,
+      )
+      const sealed = await this.session.seal(announcement)
+      await this.applyLocked([{ kind: "blob", blobId, path }, ...this.mailToPhones(sealed)])
+      return { clipId, blobId }
+    })
+  }
+
+  private kickFlush() {
+    if (this.retryTimer) return // a retry is already scheduled
+    void this.flush()
+  }
+
+  /** Delivers the outbox in order; an entry leaves the outbox only once signal accepted it. */
+  private async flush(): Promise<void> {
+    if (this.flushing) {
+      this.flushAgain = true
+      return
+    }
+    this.flushing = true
+    try {
+      do {
+        this.flushAgain = false
+        while (!this.stopped) {
+          const entry = this.doc.outbox[0]
+          if (!entry) break
+          const outcome = await this.deliver(entry)
+          if (outcome === "retry") {
+            this.scheduleRetry()
+            return
+          }
+          await this.queue.run(async () => {
+            const next = { ...this.doc, outbox: this.doc.outbox.filter((e) => e.id !== entry.id) }
+            await saveHubState(this.statePath, next)
+            this.doc = next
+          })
+          this.retryDelayMs = 500
+        }
+      } while (this.flushAgain && !this.stopped)
+      if (this.doc.outbox.length === 0) {
+        for (const w of this.drainedWaiters.splice(0)) w()
+      }
+    } finally {
+      this.flushing = false
+    }
+  }
+
+  private scheduleRetry() {
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      void this.flush()
+    }, this.retryDelayMs)
+    this.retryTimer.unref()
+    this.retryDelayMs = Math.min(this.retryDelayMs * 2, 30_000)
+  }
+
+  private async deliver(entry: OutboxEntry): Promise<"done" | "retry"> {
+    try {
+      switch (entry.kind) {
+        case "grant":
+          await this.client.addMember(this.spaceId, entry.deviceId)
+          break
+        case "revoke":
+          await this.client.removeMember(this.spaceId, entry.deviceId)
+          break
+        case "blob": {
+          let bytes: Uint8Array
+          try {
+            bytes = await readFile(entry.path)
+          } catch (err) {
+            this.log.error({ err: describe(err), blobId: entry.blobId }, "encrypted clip missing from disk")
+            return "done"
+          }
+          await this.client.putBlob(this.spaceId, entry.blobId, bytes)
+          await rm(entry.path, { force: true })
+          break
+        }
+        case "mail":
+          await this.client.sendToMailbox(entry.to, fromBase64(entry.body))
+          break
+      }
+      return "done"
+    } catch (err) {
+      if (err instanceof SignalError && err.status >= 400 && err.status < 500 && err.status !== 429) {
+        // Permanent refusal (e.g. the device was removed): keeping it would block everything behind it.
+        this.log.warn({ err: describe(err), kind: entry.kind }, "signal refused an outbox entry; dropped")
+        return "done"
+      }
+      this.log.warn({ err: describe(err), kind: entry.kind }, "signal unreachable; will retry")
+      return "retry"
+    }
+  }
+
+  /** Resolves once everything queued so far has been delivered. */
+  drained(): Promise<void> {
+    if (this.doc.outbox.length === 0 && !this.flushing) return Promise.resolve()
+    return new Promise((resolve) => this.drainedWaiters.push(resolve))
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    await this.queue.run(async () => {})
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof VigilError || err instanceof SignalError) return `${err.code}: ${err.message}`
+  return err instanceof Error ? err.message : String(err)
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

@@ -1,0 +1,71 @@
+import { readFile } from "node:fs/promises"
+import { z } from "zod"
+import { writeFileAtomic } from "../store/atomicFile.ts"
+
+/**
+ * Everything the hub must not lose, in ONE file written atomically: its signal credentials, the MLS group
+ * state, the paired phones, and the ordered outbox of messages produced from that state but not yet
+ * delivered. Writing state and outbox together is what keeps phones and hub in the same epoch across
+ * crashes: a commit is either on disk with its delivery pending, or it never happened.
+ */
+const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`))
+
+const outboxEntrySchema = z.discriminatedUnion("kind", [
+  // Let a device read the space's mailbox and blobs at signal (must precede its Welcome).
+  z.object({ id: z.number().int(), kind: z.literal("grant"), deviceId: hex(32) }),
+  z.object({ id: z.number().int(), kind: z.literal("revoke"), deviceId: hex(32) }),
+  // An encrypted blob kept on the hub's disk, to upload before the message that announces it.
+  z.object({ id: z.number().int(), kind: z.literal("blob"), blobId: hex(64), path: z.string() }),
+  z.object({ id: z.number().int(), kind: z.literal("mail"), to: hex(32), body: z.string() }),
+])
+
+export const hubStateSchema = z.object({
+  version: z.literal(1),
+  signalUrl: z.string(),
+  hubName: z.string(),
+  device: z.object({ deviceId: hex(32), token: z.string().min(16) }),
+  spaceId: hex(32),
+  group: z.string(),
+  phones: z.array(z.object({ deviceId: hex(32), signatureKey: hex(64), pairedAt: z.number() })),
+  outbox: z.array(outboxEntrySchema),
+  nextOutboxId: z.number().int(),
+})
+
+export type HubStateDoc = z.infer<typeof hubStateSchema>
+export type OutboxEntry = z.infer<typeof outboxEntrySchema>
+/** An outbox entry before it gets its sequence number. */
+export type NewOutboxEntry = OutboxEntry extends infer E
+  ? E extends OutboxEntry
+    ? Omit<E, "id">
+    : never
+  : never
+
+export class HubStateError extends Error {
+  readonly code = "HUB_STATE_CORRUPT"
+}
+
+export async function loadHubState(path: string): Promise<HubStateDoc | undefined> {
+  let text: string
+  try {
+    text = await readFile(path, "utf8")
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined
+    throw err
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    throw new HubStateError(`${path} is not valid JSON; refusing to start rather than lose the pairing`)
+  }
+  const parsed = hubStateSchema.safeParse(json)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    throw new HubStateError(`${path}: field ${issue?.path.join(".") ?? "?"}: ${issue?.message ?? "invalid"}`)
+  }
+  return parsed.data
+}
+
+export async function saveHubState(path: string, doc: HubStateDoc): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(doc))
+}

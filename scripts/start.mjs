@@ -1,0 +1,48 @@
+// `npm start`: signal (serving the PWA) + a hub with the synthetic camera, on their embedded defaults.
+import { spawn } from "node:child_process"
+import { createInterface } from "node:readline"
+import { buildWebIfStale } from "./lib/buildWeb.mjs"
+import { requirePrograms } from "./lib/prereqs.mjs"
+
+const root = new URL("..", import.meta.url).pathname
+const port = process.env.SIGNAL_PORT ?? "8080"
+requirePrograms(["ffmpeg"])
+buildWebIfStale()
+
+const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" }
+const children = []
+
+function run(name, args, onLine) {
+  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] })
+  children.push(child)
+  createInterface({ input: child.stdout }).on("line", onLine)
+  child.on("exit", (code, signal) => {
+    if (!stopping) {
+      console.error(`${name} stopped (${signal ?? `exit code ${code}`}); shutting down.`)
+      stop(1)
+    }
+  })
+  return child
+}
+
+let stopping = false
+function stop(code = 0) {
+  if (stopping) return
+  stopping = true
+  for (const c of children) c.kill("SIGTERM")
+  setTimeout(() => process.exit(code), 3000).unref()
+  Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r() : c.on("exit", r))))).then(() =>
+    process.exit(code),
+  )
+}
+process.on("SIGINT", () => stop(0))
+process.on("SIGTERM", () => stop(0))
+
+run("signal", ["signal/src/server.ts", "--port", port, "--web-root", "web/dist"], (line) => {
+  const m = /signal listening on (\S+)/.exec(line)
+  if (!m) return console.log(`[signal] ${line}`)
+  const url = m[1]
+  console.log(`Vigil is running. Open ${url} in Chromium on this machine to use the app.`)
+  console.log("(A phone elsewhere needs signal behind HTTPS: see docs/01-architecture.md.)")
+  run("hub", ["hub/src/cli.ts", "start", "--signal", url], (hubLine) => console.log(hubLine))
+})

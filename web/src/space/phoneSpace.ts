@@ -1,0 +1,237 @@
+import {
+  CryptoError,
+  SignalClient,
+  SpaceSession,
+  VigilError,
+  createJoinRequest,
+  createPendingJoin,
+  decryptClip,
+  equalBytes,
+  exportClipKey,
+  fromBase64,
+  importClipKey,
+  mlsWireformat,
+  openHubMessage,
+  pairingRoomId,
+  sha256,
+  toBase64,
+  toHex,
+  type ClipId,
+  type DeviceId,
+  type Invite,
+  type TrustPolicy,
+} from "@vigil/protocol"
+import type { DeviceRecord, EventRecord, LocalStore, SpaceRecord } from "../store/db.ts"
+
+export type SpaceStatus =
+  | { kind: "waiting-for-hub" }
+  | { kind: "paired" }
+  | { kind: "offline"; reason: string }
+  | { kind: "removed" }
+
+/**
+ * This phone's membership in one camera space: it pairs, follows the hub's MLS epochs through its signal
+ * mailbox, records the clips the hub announces, and downloads and decrypts them on demand.
+ */
+export class PhoneSpace {
+  private session: SpaceSession | undefined
+  private captured: Uint8Array | undefined
+  private stopped = false
+  private readonly client: SignalClient
+  status: SpaceStatus
+  /** Messages that could not be used (kept for the UI and tests; the last 20). */
+  problems: string[] = []
+  private joinedNow = false
+
+  private constructor(
+    private readonly store: LocalStore,
+    private readonly device: DeviceRecord,
+    private space: SpaceRecord,
+    private readonly onChange: () => void,
+  ) {
+    this.client = new SignalClient({ baseUrl: device.signalUrl, token: device.token })
+    this.status = { kind: "waiting-for-hub" }
+  }
+
+  get hubName(): string {
+    return this.space.hubName
+  }
+
+  get deviceId(): string {
+    return this.device.deviceId
+  }
+
+  /** The hub's key is pinned from the invite; phones are vouched for by the hub that added them. */
+  private readonly trust: TrustPolicy = (identity, key) =>
+    identity.role === "phone" || equalBytes(key, fromBase64(this.space.hubKey))
+
+  private hooks() {
+    return { trust: this.trust, persist: async (state: Uint8Array) => void (this.captured = state) }
+  }
+
+  /** Loads the paired space saved on this device, if any. */
+  static async load(store: LocalStore, onChange: () => void): Promise<PhoneSpace | undefined> {
+    const [device, space] = await Promise.all([store.get("device"), store.get("space")])
+    if (!device || !space) return undefined
+    const phone = new PhoneSpace(store, device, space, onChange)
+    const group = await store.get("group")
+    if (group) {
+      phone.session = await SpaceSession.restore(fromBase64(group), phone.hooks())
+      phone.status = { kind: "paired" }
+    }
+    return phone
+  }
+
+  /**
+   * Starts pairing from an invite: registers this device at the hub's signal server, and posts a join
+   * request that only a holder of the invite could have made. The hub answers with a Welcome in our mailbox.
+   */
+  static async pair(store: LocalStore, invite: Invite, onChange: () => void): Promise<PhoneSpace> {
+    const registered = await new SignalClient({ baseUrl: invite.signal }).registerDevice("phone")
+    const device: DeviceRecord = { signalUrl: invite.signal, deviceId: registered.deviceId, token: registered.token }
+    const pending = await createPendingJoin({ role: "phone", deviceId: registered.deviceId as DeviceId })
+    const space: SpaceRecord = {
+      spaceId: invite.spaceId,
+      hubDeviceId: invite.hubDeviceId,
+      hubName: invite.hubName,
+      hubKey: toBase64(invite.hubKey),
+      after: 0,
+    }
+    await store.commit({
+      put: {
+        device,
+        space,
+        pending: {
+          keyPackage: toBase64(pending.keyPackage),
+          privatePackage: toBase64(pending.privatePackage),
+          spaceId: invite.spaceId,
+        },
+      },
+      remove: ["group"],
+    })
+    const authed = new SignalClient({ baseUrl: invite.signal, token: registered.token })
+    const request = await createJoinRequest(invite.secret, {
+      deviceId: registered.deviceId as DeviceId,
+      keyPackage: pending.keyPackage,
+    })
+    await authed.postToRoom(await pairingRoomId(invite.secret), request)
+    return new PhoneSpace(store, device, space, onChange)
+  }
+
+  /** Follows the mailbox until stopped: long-polls, processes in order, saves, then acknowledges. */
+  async run(): Promise<void> {
+    let backoff = 1000
+    while (!this.stopped && this.status.kind !== "removed") {
+      try {
+        const messages = await this.client.fetchMailbox(this.space.after, 25_000)
+        for (const m of messages) await this.process(m.seq, m.body)
+        if (messages.length > 0) await this.client.ackMailbox(this.space.after)
+        if (this.status.kind === "offline") this.status = this.session ? { kind: "paired" } : { kind: "waiting-for-hub" }
+        backoff = 1000
+        this.onChange()
+      } catch (err) {
+        this.status = { kind: "offline", reason: err instanceof Error ? err.message : String(err) }
+        this.onChange()
+        await new Promise((r) => setTimeout(r, backoff))
+        backoff = Math.min(backoff * 2, 30_000)
+      }
+    }
+  }
+
+  stop() {
+    this.stopped = true
+  }
+
+  private async process(seq: number, body: Uint8Array): Promise<void> {
+    const events: EventRecord[] = []
+    try {
+      const wireformat = mlsWireformat(body)
+      if (wireformat === "mls_welcome") await this.join(body)
+      else if (wireformat === "mls_private_message") {
+        const event = await this.openPrivate(body)
+        if (event) events.push(event)
+      } else throw new VigilError("UNEXPECTED_MESSAGE", `unexpected ${wireformat} in the mailbox`)
+    } catch (err) {
+      // A message we cannot use is skipped, never retried forever; the MLS layer refuses replays anyway.
+      if (!(err instanceof VigilError)) throw err
+      this.problems = [...this.problems.slice(-19), `message ${seq} skipped: ${err.code}: ${err.message}`]
+    }
+    this.space = { ...this.space, after: seq }
+    await this.store.commit({
+      put: { space: this.space, ...(this.captured ? { group: toBase64(this.captured) } : {}) },
+      ...(this.joinedNow ? { remove: ["pending" as const] } : {}),
+      events,
+    })
+    this.captured = undefined
+    this.joinedNow = false
+  }
+
+  private async join(welcome: Uint8Array) {
+    if (this.session) throw new VigilError("UNEXPECTED_MESSAGE", "already a member; Welcome ignored")
+    const pending = await this.store.get("pending")
+    if (!pending) throw new VigilError("UNEXPECTED_MESSAGE", "Welcome without a pending pairing")
+    const session = await SpaceSession.join({
+      welcome,
+      pending: { keyPackage: fromBase64(pending.keyPackage), privatePackage: fromBase64(pending.privatePackage) },
+      ...this.hooks(),
+    })
+    const hub = session.members().find((m) => m.identity.role === "hub")
+    if (!hub || !equalBytes(hub.signaturePublicKey, fromBase64(this.space.hubKey))) {
+      this.captured = undefined
+      throw new CryptoError("UNTRUSTED_CREDENTIAL", "the Welcome is not from the hub we paired with")
+    }
+    if (toHex(session.groupId) !== this.space.spaceId) {
+      this.captured = undefined
+      throw new CryptoError("UNTRUSTED_CREDENTIAL", "the Welcome is for another camera space")
+    }
+    this.session = session
+    this.joinedNow = true
+    this.status = { kind: "paired" }
+  }
+
+  private hubLeafIndex(session: SpaceSession): number {
+    const hub = session.members().find((m) => m.identity.role === "hub")
+    if (!hub) throw new CryptoError("UNTRUSTED_CREDENTIAL", "no hub in the group")
+    return hub.leafIndex
+  }
+
+  private async openPrivate(body: Uint8Array): Promise<EventRecord | undefined> {
+    const session = this.session
+    if (!session) throw new VigilError("UNEXPECTED_MESSAGE", "message before the Welcome")
+    const incoming = await session.open(body, this.hubLeafIndex(session))
+    if (incoming.kind === "commit") {
+      if (incoming.removedSelf) this.status = { kind: "removed" }
+      return undefined
+    }
+    const msg = await openHubMessage(incoming.data, session.groupId, fromBase64(this.space.hubKey), session.signature)
+    if (msg.spaceId !== this.space.spaceId) throw new CryptoError("CLIP_TAMPERED", "clip announced for another space")
+    if (msg.epoch !== incoming.epoch.toString() || incoming.epoch !== session.epoch) {
+      throw new VigilError("EPOCH_MISMATCH", "clip announced outside the epoch its key comes from")
+    }
+    const { secret } = await exportClipKey(session, msg.clipId)
+    return {
+      clipId: msg.clipId,
+      blobId: msg.blobId,
+      spaceId: msg.spaceId,
+      size: msg.size,
+      cameraId: msg.cameraId,
+      cameraName: msg.cameraName,
+      label: msg.label,
+      startedAt: msg.startedAt,
+      endedAt: msg.endedAt,
+      mimeType: msg.mimeType,
+      secret: toBase64(secret),
+      seen: false,
+    }
+  }
+
+  /** Downloads a clip, checks it is the blob the hub signed for, and decrypts it chunk by chunk. */
+  async loadClip(event: EventRecord): Promise<Uint8Array> {
+    const blob = await this.client.getBlob(event.spaceId, event.blobId)
+    if (toHex(await sha256(blob)) !== event.blobId) {
+      throw new CryptoError("CLIP_TAMPERED", "the stored clip is not the one the hub announced")
+    }
+    const key = await importClipKey(event.clipId as ClipId, fromBase64(event.secret))
+    return decryptClip(key, blob)
+  }
+}

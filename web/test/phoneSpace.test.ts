@@ -1,0 +1,140 @@
+/**
+ * The phone's real code (PhoneSpace + LocalStore over IndexedDB) against a real hub space and a real signal
+ * relay on 127.0.0.1: pairing, a clip delivered and decrypted, restart of both sides, and removal.
+ */
+import "fake-indexeddb/auto"
+import { mkdtemp, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { pino } from "pino"
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { HubSpace } from "@vigil/hub"
+import { decodeInvite, randomBytes, type CameraId, type DeviceId } from "@vigil/protocol"
+import { startTestRelay } from "@vigil/signal"
+import { PhoneSpace } from "../src/space/phoneSpace.ts"
+import { LocalStore } from "../src/store/db.ts"
+
+const logger = pino({ level: "silent" })
+
+async function until<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined && value !== false) return value
+    if (Date.now() > deadline) throw new Error("condition not met in time")
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+const fakeMp4 = () => randomBytes(200_000)
+
+describe("phone ↔ hub through signal", () => {
+  let relay: Awaited<ReturnType<typeof startTestRelay>>
+  let hubDir: string
+  const cleanup: (() => unknown)[] = []
+
+  beforeEach(async () => {
+    relay = await startTestRelay()
+    hubDir = await mkdtemp(join(tmpdir(), "vigil-hub-"))
+  })
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c()
+    await relay.close()
+    await rm(hubDir, { recursive: true, force: true })
+  })
+
+  async function openHub() {
+    const hub = await HubSpace.open({ dataDir: hubDir, signalUrl: relay.url, hubName: "Home", logger })
+    cleanup.push(() => hub.close())
+    return hub
+  }
+
+  async function pairPhone(hub: HubSpace, dbName: string) {
+    const store = await LocalStore.open(dbName)
+    cleanup.push(() => store.close())
+    const paired = new Promise<void>((resolve) => void hub.createInvite(() => resolve()).then((i) => invites.push(i.code)))
+    const invites: string[] = []
+    await until(() => invites[0])
+    const phone = await PhoneSpace.pair(store, decodeInvite(invites[0]!), () => {})
+    cleanup.push(() => phone.stop())
+    void phone.run()
+    await paired
+    await until(() => phone.status.kind === "paired")
+    return { phone, store }
+  }
+
+  const clip = (mp4: Uint8Array) => ({
+    mp4,
+    cameraId: "front-door" as CameraId,
+    cameraName: "Front door",
+    label: "motion" as const,
+    startedAt: Date.now() - 5000,
+    endedAt: Date.now(),
+  })
+
+  it("pairs, delivers an encrypted clip, and the phone decrypts exactly what the hub recorded", async () => {
+    const hub = await openHub()
+    const { phone, store } = await pairPhone(hub, "phone-a")
+    const mp4 = fakeMp4()
+    const delivered = await hub.deliverClip(clip(mp4))
+    expect(delivered).toBeDefined()
+    await hub.drained()
+    const [event] = await until(async () => {
+      const events = await store.listEvents()
+      return events.length ? events : undefined
+    })
+    expect(event).toMatchObject({ clipId: delivered!.clipId, cameraName: "Front door", label: "motion" })
+    expect(await phone.loadClip(event!)).toEqual(mp4)
+    expect(phone.problems).toEqual([])
+  })
+
+  it("survives a restart of hub and phone: state comes back from disk and IndexedDB", async () => {
+    const hub = await openHub()
+    const { phone } = await pairPhone(hub, "phone-b")
+    phone.stop()
+    await hub.close()
+
+    const hub2 = await openHub()
+    expect(hub2.phones).toHaveLength(1)
+    const store2 = await LocalStore.open("phone-b")
+    cleanup.push(() => store2.close())
+    const phone2 = await PhoneSpace.load(store2, () => {})
+    expect(phone2?.status.kind).toBe("paired")
+    cleanup.push(() => phone2!.stop())
+    void phone2!.run()
+    const mp4 = fakeMp4()
+    await hub2.deliverClip(clip(mp4))
+    const [event] = await until(async () => {
+      const events = await store2.listEvents()
+      return events.length ? events : undefined
+    })
+    expect(await phone2!.loadClip(event!)).toEqual(mp4)
+  })
+
+  it("a removed phone learns it was removed and receives no later clip", async () => {
+    const hub = await openHub()
+    const a = await pairPhone(hub, "phone-c")
+    const b = await pairPhone(hub, "phone-d")
+    await hub.removePhone(b.phone.deviceId as DeviceId)
+    await until(() => b.phone.status.kind === "removed")
+    await hub.deliverClip(clip(fakeMp4()))
+    await hub.drained()
+    await until(async () => ((await a.store.listEvents()).length === 1 ? true : undefined))
+    expect(await b.store.listEvents()).toEqual([])
+  })
+
+  it("a tampered blob is refused with CLIP_TAMPERED", async () => {
+    const hub = await openHub()
+    const { phone, store } = await pairPhone(hub, "phone-e")
+    await hub.deliverClip(clip(fakeMp4()))
+    const [event] = await until(async () => {
+      const events = await store.listEvents()
+      return events.length ? events : undefined
+    })
+    // The relay swaps in another blob of the same space: the hash signed by the hub no longer matches.
+    await expect(phone.loadClip({ ...event!, blobId: "0".repeat(64) })).rejects.toBeDefined()
+    await expect(phone.loadClip({ ...event!, secret: Buffer.from(randomBytes(28)).toString("base64") })).rejects.toMatchObject({
+      code: "CLIP_TAMPERED",
+    })
+  })
+})
