@@ -1,21 +1,31 @@
 import js from "@eslint/js"
+import globals from "globals"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "**/dist/**", "test-results/**", "playwright-report/**", ".vigil-data/**"] },
+  {
+    ignores: [
+      "**/node_modules/**",
+      "**/dist/**",
+      "test-results/**",
+      "playwright-report/**",
+      "bench-results/**",
+      "release/**",
+      ".vigil-data/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: {
-      globals: { console: "readonly", process: "readonly", URL: "readonly", setTimeout: "readonly" },
-    },
+    languageOptions: { globals: { ...globals.node, ...globals.browser } },
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
-      "no-console": ["error", { allow: [] }],
+      // Library code logs through one structured logger, never the console.
+      "no-console": "error",
     },
   },
   {
-    // CLI entry points and scripts talk to a person on the terminal.
+    // Entry points and scripts talk to a person on the terminal.
     files: ["scripts/**", "**/cli.ts", "**/server.ts", "e2e/**"],
     rules: { "no-console": "off" },
   },

@@ -55,14 +55,20 @@ test("a paired phone receives a motion clip and plays it; signal stores no plain
       })
       .toBeGreaterThan(0)
     const t1 = await video.evaluate((v: HTMLVideoElement) => v.currentTime)
-    await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 10_000 }).toBeGreaterThan(t1)
+    await expect
+      .poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 10_000 })
+      .toBeGreaterThan(t1)
     await page.screenshot({ path: join(shots, "03-player.png") })
 
     // Known plaintext: bytes of the clip as the phone decrypted it.
     const sample = await video.evaluate(async (v: HTMLVideoElement) => {
       const b = new Uint8Array(await (await fetch(v.src)).arrayBuffer())
       const mid = Math.floor(b.length / 2)
-      return { size: b.length, head: Array.from(b.subarray(0, 48)), mid: Array.from(b.subarray(mid, mid + 48)) }
+      return {
+        size: b.length,
+        head: Array.from(b.subarray(0, 48)),
+        mid: Array.from(b.subarray(mid, mid + 48)),
+      }
     })
     expect(Buffer.from(sample.head.slice(4, 8)).toString("latin1")).toBe("ftyp")
 
@@ -75,7 +81,9 @@ test("a paired phone receives a motion clip and plays it; signal stores no plain
       expect(bytes.includes(ftypWithBrand), `${path} holds an ftyp box`).toBe(false)
       expect(/moov[\s\S]{4}mvhd/.test(bytes.toString("latin1")), `${path} holds a moov box`).toBe(false)
       expect(bytes.includes(Buffer.from(sample.head)), `${path} holds the clip's first bytes`).toBe(false)
-      expect(bytes.includes(Buffer.from(sample.mid)), `${path} holds bytes from the clip's middle`).toBe(false)
+      expect(bytes.includes(Buffer.from(sample.mid)), `${path} holds bytes from the clip's middle`).toBe(
+        false,
+      )
     }
   } finally {
     await context.close()

@@ -13,7 +13,11 @@ const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" }
 const children = []
 
 function run(name, args, onLine) {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] })
+  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+    cwd: root,
+    env,
+    stdio: ["ignore", "pipe", "inherit"],
+  })
   children.push(child)
   createInterface({ input: child.stdout }).on("line", onLine)
   child.on("exit", (code, signal) => {
@@ -31,8 +35,8 @@ function stop(code = 0) {
   stopping = true
   for (const c of children) c.kill("SIGTERM")
   setTimeout(() => process.exit(code), 3000).unref()
-  Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r() : c.on("exit", r))))).then(() =>
-    process.exit(code),
+  Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r() : c.on("exit", r))))).then(
+    () => process.exit(code),
   )
 }
 process.on("SIGINT", () => stop(0))

@@ -42,7 +42,12 @@ export class ManagedProcess {
     }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`${this.name}: no line matching ${re} within ${timeoutMs} ms. Output:\n${this.lines.slice(-30).join("\n")}`)),
+        () =>
+          reject(
+            new Error(
+              `${this.name}: no line matching ${re} within ${timeoutMs} ms. Output:\n${this.lines.slice(-30).join("\n")}`,
+            ),
+          ),
         timeoutMs,
       )
       this.waiters.push({

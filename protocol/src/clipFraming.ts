@@ -114,7 +114,12 @@ export class ClipDecryptor {
       const header = this.buffered.subarray(0, clipHeaderLength)
       const view = new DataView(header.buffer, header.byteOffset, header.byteLength)
       const ctLength = view.getUint32(24)
-      if (header[0] !== magic || header[1] !== version || header[3] !== 0 || (header[2]! & ~flagFinal) !== 0) {
+      if (
+        header[0] !== magic ||
+        header[1] !== version ||
+        header[3] !== 0 ||
+        (header[2]! & ~flagFinal) !== 0
+      ) {
         throw new CryptoError("CLIP_TAMPERED", "chunk header is not a clip record")
       }
       if (ctLength < tagLength || ctLength > clipChunkSize + tagLength) {
@@ -134,7 +139,11 @@ export class ClipDecryptor {
       let plain: ArrayBuffer
       try {
         plain = await crypto.subtle.decrypt(
-          { name: "AES-GCM", iv: nonceFor(this.clipKey.salt, index), additionalData: bufferSource(header.slice()) },
+          {
+            name: "AES-GCM",
+            iv: nonceFor(this.clipKey.salt, index),
+            additionalData: bufferSource(header.slice()),
+          },
           this.clipKey.key,
           bufferSource(ct.slice()),
         )

@@ -11,7 +11,16 @@
  * signature key from the invite, so a Welcome from anyone else is refused.
  */
 import { z } from "zod"
-import { bufferSource, concatBytes, equalBytes, fromBase64Url, fromUtf8, toBase64Url, toHex, utf8 } from "./bytes.ts"
+import {
+  bufferSource,
+  concatBytes,
+  equalBytes,
+  fromBase64Url,
+  fromUtf8,
+  toBase64Url,
+  toHex,
+  utf8,
+} from "./bytes.ts"
 import { CodecError, CryptoError, ProtocolStateError } from "./errors.ts"
 import type { DeviceId, SpaceId } from "./ids.ts"
 
@@ -124,7 +133,12 @@ export interface JoinRequest {
 export async function createJoinRequest(secret: Uint8Array, request: JoinRequest): Promise<Uint8Array> {
   const mac = await joinMac(secret, request.deviceId, request.keyPackage)
   return utf8(
-    JSON.stringify({ v: 1, device: request.deviceId, kp: toBase64Url(request.keyPackage), mac: toBase64Url(mac) }),
+    JSON.stringify({
+      v: 1,
+      device: request.deviceId,
+      kp: toBase64Url(request.keyPackage),
+      mac: toBase64Url(mac),
+    }),
   )
 }
 

@@ -154,8 +154,7 @@ export class SignalClient {
       response = await this.#fetch(`${this.#baseUrl}${path}`, {
         method,
         headers,
-        // A copy typed on a plain ArrayBuffer, as BodyInit wants (the caller's view may be shared).
-        body: body === undefined ? undefined : new Uint8Array(body),
+        body: body === undefined ? undefined : plainBytes(body),
         signal: init.signal,
       })
     } catch (err) {
@@ -236,7 +235,10 @@ export class SignalClient {
     const response = await this.#request("GET", `/v1/spaces/${enc(spaceId)}/blobs/${enc(blobId)}`, {
       headers,
     })
-    return new Uint8Array(await response.arrayBuffer())
+    const bytes = new Uint8Array(await response.arrayBuffer())
+    // A proxy may drop the Range header and send 200 with everything: cut the range out ourselves.
+    if (range !== undefined && response.status === 200) return sliceRange(bytes, range)
+    return bytes
   }
 
   /** Sends to another device's mailbox; both must share a space. */
@@ -272,6 +274,16 @@ export class SignalClient {
     const path = `/v1/rooms/${enc(roomId)}/messages?${pollQuery(after, waitMs)}`
     return decodeMessages(await this.#json("GET", path, { signal: options.signal }))
   }
+}
+
+/** BodyInit wants a view of a plain ArrayBuffer; copy only when the caller's view is shared. */
+function plainBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes)
+}
+
+function sliceRange(bytes: Uint8Array, range: BlobRange): Uint8Array {
+  if ("suffix" in range) return bytes.subarray(Math.max(0, bytes.length - range.suffix))
+  return bytes.subarray(range.start, range.end === undefined ? undefined : range.end + 1)
 }
 
 function enc(segment: string): string {

@@ -24,7 +24,8 @@ async function setupSpace(phoneCount: number) {
     persist: noPersist,
   })
   hubKeyHolder.key = toHex(hub.members()[0]!.signaturePublicKey)
-  const phoneTrust: TrustPolicy = (identity, key) => identity.role === "phone" || toHex(key) === hubKeyHolder.key
+  const phoneTrust: TrustPolicy = (identity, key) =>
+    identity.role === "phone" || toHex(key) === hubKeyHolder.key
   const phones: SpaceSession[] = []
   for (let i = 0; i < phoneCount; i++) {
     const identity: DeviceIdentity = { role: "phone", deviceId: id() as DeviceId }
@@ -60,19 +61,30 @@ describe("SpaceSession", () => {
     const { hub, phones } = await setupSpace(2)
     expect(hub.members().map((m) => m.identity.role)).toEqual(["hub", "phone", "phone"])
     const { commit } = await hub.rotate()
-    for (const p of phones) expect(await p.open(commit, 0)).toMatchObject({ kind: "commit", removedSelf: false })
+    for (const p of phones)
+      expect(await p.open(commit, 0)).toMatchObject({ kind: "commit", removedSelf: false })
     const clipId = id() as ClipId
     const hubKey = await exportClipKey(hub, clipId)
     const clip = randomBytes(150_000)
     const blob = await encryptClip(hubKey.clipKey, clip)
     const sealed = await hub.seal(
-      await signHubMessage(announcement(clipId, hubKey.epoch), hub.groupId, hub.signaturePrivateKey, hub.signature),
+      await signHubMessage(
+        announcement(clipId, hubKey.epoch),
+        hub.groupId,
+        hub.signaturePrivateKey,
+        hub.signature,
+      ),
     )
     for (const p of phones) {
       const incoming = await p.open(sealed, 0)
       expect(incoming.kind).toBe("application")
       if (incoming.kind !== "application") return
-      const msg = await openHubMessage(incoming.data, p.groupId, hub.members()[0]!.signaturePublicKey, p.signature)
+      const msg = await openHubMessage(
+        incoming.data,
+        p.groupId,
+        hub.members()[0]!.signaturePublicKey,
+        p.signature,
+      )
       expect(msg.epoch).toBe(p.epoch.toString())
       const phoneKey = await exportClipKey(p, msg.clipId)
       expect(await decryptClip(phoneKey.clipKey, blob)).toEqual(clip)

@@ -27,7 +27,13 @@ import {
   type Proposal,
 } from "ts-mls"
 import { fromBase64, toBase64 } from "./bytes.ts"
-import { credentialFor, identityOf, pinnedAuthService, type DeviceIdentity, type TrustPolicy } from "./credentials.ts"
+import {
+  credentialFor,
+  identityOf,
+  pinnedAuthService,
+  type DeviceIdentity,
+  type TrustPolicy,
+} from "./credentials.ts"
 import { CodecError, CryptoError, ProtocolStateError } from "./errors.ts"
 import type { DeviceId } from "./ids.ts"
 import { SerialQueue } from "./serialQueue.ts"
@@ -62,7 +68,11 @@ export interface PendingJoin {
  * Epochs kept for late messages. Small on purpose: keys of older epochs are deleted, which is what gives
  * forward secrecy when the hub commits a fresh epoch per clip.
  */
-const keyRetentionConfig = { retainKeysForGenerations: 10, retainKeysForEpochs: 2, maximumForwardRatchetSteps: 200 }
+const keyRetentionConfig = {
+  retainKeysForGenerations: 10,
+  retainKeysForEpochs: 2,
+  maximumForwardRatchetSteps: 200,
+}
 
 function clientConfig(trust: TrustPolicy): ClientConfig {
   return {
@@ -97,7 +107,8 @@ const encodeKeyPackage = (keyPackage: KeyPackage): Uint8Array =>
 /** Decodes a key package received from the network. */
 export function decodeKeyPackage(bytes: Uint8Array): KeyPackage {
   const msg = decodeMessage(bytes)
-  if (msg.wireformat !== "mls_key_package") throw new CodecError(`expected a key package, got ${msg.wireformat}`)
+  if (msg.wireformat !== "mls_key_package")
+    throw new CodecError(`expected a key package, got ${msg.wireformat}`)
   return msg.keyPackage
 }
 
@@ -118,7 +129,8 @@ function encodePrivatePackage(p: PrivateKeyPackage): Uint8Array {
 function decodePrivatePackage(bytes: Uint8Array): PrivateKeyPackage {
   try {
     const o = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>
-    if (typeof o.init !== "string" || typeof o.hpke !== "string" || typeof o.sig !== "string") throw new Error()
+    if (typeof o.init !== "string" || typeof o.hpke !== "string" || typeof o.sig !== "string")
+      throw new Error()
     return {
       initPrivateKey: fromBase64(o.init),
       hpkePrivateKey: fromBase64(o.hpke),
@@ -163,7 +175,13 @@ export class SpaceSession {
     persist: PersistState
   }): Promise<SpaceSession> {
     const cs = await loadSuite()
-    const kp = await generateKeyPackage(credentialFor(opts.self), defaultCapabilities(), defaultLifetime, [], cs)
+    const kp = await generateKeyPackage(
+      credentialFor(opts.self),
+      defaultCapabilities(),
+      defaultLifetime,
+      [],
+      cs,
+    )
     const state = await createGroup(
       opts.groupId,
       kp.publicPackage,
@@ -200,7 +218,9 @@ export class SpaceSession {
         clientConfig(opts.trust),
       )
     } catch (cause) {
-      throw new CryptoError("SIGNATURE_INVALID", "the Welcome could not be verified or is not for us", { cause })
+      throw new CryptoError("SIGNATURE_INVALID", "the Welcome could not be verified or is not for us", {
+        cause,
+      })
     }
     const session = new SpaceSession(state, cs, opts.persist)
     await opts.persist(session.encode())
@@ -277,7 +297,9 @@ export class SpaceSession {
     return this.queue.run(async () => {
       const member = this.members().find((m) => m.identity.deviceId === deviceId)
       if (!member) throw new ProtocolStateError("NOT_A_MEMBER", `device ${deviceId} is not in the group`)
-      const { commit } = await this.commitLocked([{ proposalType: "remove", remove: { removed: member.leafIndex } }])
+      const { commit } = await this.commitLocked([
+        { proposalType: "remove", remove: { removed: member.leafIndex } },
+      ])
       return { commit }
     })
   }
@@ -328,10 +350,19 @@ export class SpaceSession {
     return this.queue.run(async () => {
       const msg = decodeMessage(bytes)
       if (msg.wireformat !== "mls_private_message") {
-        throw new ProtocolStateError("UNEXPECTED_MESSAGE", `expected a private message, got ${msg.wireformat}`)
+        throw new ProtocolStateError(
+          "UNEXPECTED_MESSAGE",
+          `expected a private message, got ${msg.wireformat}`,
+        )
       }
-      if (msg.privateMessage.epoch < this.state.groupContext.epoch - BigInt(keyRetentionConfig.retainKeysForEpochs)) {
-        throw new ProtocolStateError("EPOCH_MISMATCH", `message from epoch ${msg.privateMessage.epoch} is too old`)
+      if (
+        msg.privateMessage.epoch <
+        this.state.groupContext.epoch - BigInt(keyRetentionConfig.retainKeysForEpochs)
+      ) {
+        throw new ProtocolStateError(
+          "EPOCH_MISMATCH",
+          `message from epoch ${msg.privateMessage.epoch} is too old`,
+        )
       }
       const policy: IncomingMessageCallback = (incoming) => {
         if (incoming.kind === "commit" && acceptCommitFrom !== undefined) {
@@ -362,14 +393,21 @@ export class SpaceSession {
       }
       const removedSelf = this.state.groupActiveState.kind !== "active"
       if (!removedSelf && this.epoch === epochBefore) {
-        throw new ProtocolStateError("UNEXPECTED_MESSAGE", "proposals by reference are not used in this protocol")
+        throw new ProtocolStateError(
+          "UNEXPECTED_MESSAGE",
+          "proposals by reference are not used in this protocol",
+        )
       }
       return { kind: "commit", epoch: this.epoch, removedSelf }
     })
   }
 
   /** Derives a secret bound to the current epoch (RFC 9420 §8.5); the clip and live keys come from here. */
-  exportSecret(label: string, context: Uint8Array, length: number): Promise<{ secret: Uint8Array; epoch: bigint }> {
+  exportSecret(
+    label: string,
+    context: Uint8Array,
+    length: number,
+  ): Promise<{ secret: Uint8Array; epoch: bigint }> {
     return this.queue.run(async () => ({
       secret: await mlsExporter(this.state.keySchedule.exporterSecret, label, context, length, this.cs),
       epoch: this.state.groupContext.epoch,

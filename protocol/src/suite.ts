@@ -1,4 +1,9 @@
-import { getCiphersuiteFromName, getCiphersuiteImpl, type CiphersuiteImpl, type CiphersuiteName } from "ts-mls"
+import {
+  getCiphersuiteFromName,
+  getCiphersuiteImpl,
+  type CiphersuiteImpl,
+  type CiphersuiteName,
+} from "ts-mls"
 
 /** The default ciphersuite: MLS suite 1, X25519 + AES-128-GCM + SHA-256 + Ed25519 (RFC 9420 §17.1). */
 export const defaultSuiteName: CiphersuiteName = "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519"

@@ -70,7 +70,10 @@ async function play(event: EventRecord) {
     const bytes = await app.space!.loadClip(event)
     app.playing = { event, url: URL.createObjectURL(new Blob([bytes as BlobPart], { type: "video/mp4" })) }
   } catch (err) {
-    const reason = err instanceof VigilError && err.code === "CLIP_TAMPERED" ? "it was altered in storage" : (err as Error).message
+    const reason =
+      err instanceof VigilError && err.code === "CLIP_TAMPERED"
+        ? "it was altered in storage"
+        : (err as Error).message
     app.playing = { event, error: `This clip cannot be shown: ${reason}.` }
   }
   render()
@@ -125,9 +128,19 @@ function eventItem(e: EventRecord) {
     {},
     h(
       "button",
-      { class: "event", "data-testid": "event", "aria-label": `${labelText(e.label)} at ${e.cameraName}, ${timeText(e.startedAt)}`, onclick: () => void play(e) },
+      {
+        class: "event",
+        "data-testid": "event",
+        "aria-label": `${labelText(e.label)} at ${e.cameraName}, ${timeText(e.startedAt)}`,
+        onclick: () => void play(e),
+      },
       h("span", { class: `badge badge-${e.label}` }, labelText(e.label)),
-      h("span", { class: "event-main" }, h("strong", {}, e.cameraName), h("span", { class: "muted" }, timeText(e.startedAt))),
+      h(
+        "span",
+        { class: "event-main" },
+        h("strong", {}, e.cameraName),
+        h("span", { class: "muted" }, timeText(e.startedAt)),
+      ),
       h("span", { class: "muted" }, durationText(e.endedAt - e.startedAt)),
     ),
   )
@@ -148,7 +161,14 @@ function player() {
     p.error
       ? h("p", { class: "error", role: "alert", "data-testid": "clip-error" }, p.error)
       : p.url
-        ? h("video", { src: p.url, controls: true, autoplay: true, muted: true, playsinline: true, "data-testid": "clip-video" })
+        ? h("video", {
+            src: p.url,
+            controls: true,
+            autoplay: true,
+            muted: true,
+            playsinline: true,
+            "data-testid": "clip-video",
+          })
         : h("p", { class: "muted" }, "Downloading and decrypting…"),
   )
 }
@@ -158,17 +178,34 @@ function render() {
   const body: (Node | null)[] = []
   if (app.updateReady) {
     body.push(
-      h("div", { class: "banner", role: "status" }, "A new version of Vigil is available.", h("button", { onclick: app.updateReady }, "Update")),
+      h(
+        "div",
+        { class: "banner", role: "status" },
+        "A new version of Vigil is available.",
+        h("button", { onclick: app.updateReady }, "Update"),
+      ),
     )
   }
   if (app.error) body.push(h("p", { class: "error", role: "alert" }, app.error))
   if (!app.space) body.push(pairingCard())
   else if (status === "waiting-for-hub") {
     body.push(
-      h("section", { class: "card", "data-testid": "pairing-wait" }, h("h2", {}, `Pairing with ${app.space.hubName}…`), h("p", { class: "muted" }, "Waiting for the hub to let this phone in. Keep this page open.")),
+      h(
+        "section",
+        { class: "card", "data-testid": "pairing-wait" },
+        h("h2", {}, `Pairing with ${app.space.hubName}…`),
+        h("p", { class: "muted" }, "Waiting for the hub to let this phone in. Keep this page open."),
+      ),
     )
   } else if (status === "removed") {
-    body.push(h("section", { class: "card" }, h("h2", {}, "This phone was removed"), h("p", {}, "It no longer receives anything from this camera.")))
+    body.push(
+      h(
+        "section",
+        { class: "card" },
+        h("h2", {}, "This phone was removed"),
+        h("p", {}, "It no longer receives anything from this camera."),
+      ),
+    )
   } else {
     body.push(player())
     body.push(
@@ -179,7 +216,13 @@ function render() {
     )
   }
   root.replaceChildren(
-    h("header", { class: "top" }, h("img", { src: "/icons/icon-192.png", alt: "", width: "28", height: "28" }), h("h1", {}, "Vigil"), statusChip()),
+    h(
+      "header",
+      { class: "top" },
+      h("img", { src: "/icons/icon-192.png", alt: "", width: "28", height: "28" }),
+      h("h1", {}, "Vigil"),
+      statusChip(),
+    ),
     h("main", {}, ...body),
   )
 }

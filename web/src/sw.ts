@@ -9,7 +9,9 @@ precacheAndRoute(self.__WB_MANIFEST)
 cleanupOutdatedCaches()
 
 // Navigations get the cached shell; API calls to signal are never cached (they go to the network).
-registerRoute(new NavigationRoute(createHandlerBoundToURL("/index.html"), { denylist: [/^\/v1\//, /^\/healthz/] }))
+registerRoute(
+  new NavigationRoute(createHandlerBoundToURL("/index.html"), { denylist: [/^\/v1\//, /^\/healthz/] }),
+)
 
 // A new version waits until the user accepts it from the "update available" prompt.
 self.addEventListener("message", (event) => {

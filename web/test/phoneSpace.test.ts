@@ -52,7 +52,9 @@ describe("phone ↔ hub through signal", () => {
   async function pairPhone(hub: HubSpace, dbName: string) {
     const store = await LocalStore.open(dbName)
     cleanup.push(() => store.close())
-    const paired = new Promise<void>((resolve) => void hub.createInvite(() => resolve()).then((i) => invites.push(i.code)))
+    const paired = new Promise<void>(
+      (resolve) => void hub.createInvite(() => resolve()).then((i) => invites.push(i.code)),
+    )
     const invites: string[] = []
     await until(() => invites[0])
     const phone = await PhoneSpace.pair(store, decodeInvite(invites[0]!), () => {})
@@ -133,7 +135,9 @@ describe("phone ↔ hub through signal", () => {
     })
     // The relay swaps in another blob of the same space: the hash signed by the hub no longer matches.
     await expect(phone.loadClip({ ...event!, blobId: "0".repeat(64) })).rejects.toBeDefined()
-    await expect(phone.loadClip({ ...event!, secret: Buffer.from(randomBytes(28)).toString("base64") })).rejects.toMatchObject({
+    await expect(
+      phone.loadClip({ ...event!, secret: Buffer.from(randomBytes(28)).toString("base64") }),
+    ).rejects.toMatchObject({
       code: "CLIP_TAMPERED",
     })
   })

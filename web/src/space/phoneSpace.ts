@@ -24,10 +24,7 @@ import {
 import type { DeviceRecord, EventRecord, LocalStore, SpaceRecord } from "../store/db.ts"
 
 export type SpaceStatus =
-  | { kind: "waiting-for-hub" }
-  | { kind: "paired" }
-  | { kind: "offline"; reason: string }
-  | { kind: "removed" }
+  { kind: "waiting-for-hub" } | { kind: "paired" } | { kind: "offline"; reason: string } | { kind: "removed" }
 
 /**
  * This phone's membership in one camera space: it pairs, follows the hub's MLS epochs through its signal
@@ -88,7 +85,11 @@ export class PhoneSpace {
    */
   static async pair(store: LocalStore, invite: Invite, onChange: () => void): Promise<PhoneSpace> {
     const registered = await new SignalClient({ baseUrl: invite.signal }).registerDevice("phone")
-    const device: DeviceRecord = { signalUrl: invite.signal, deviceId: registered.deviceId, token: registered.token }
+    const device: DeviceRecord = {
+      signalUrl: invite.signal,
+      deviceId: registered.deviceId,
+      token: registered.token,
+    }
     const pending = await createPendingJoin({ role: "phone", deviceId: registered.deviceId as DeviceId })
     const space: SpaceRecord = {
       spaceId: invite.spaceId,
@@ -126,7 +127,8 @@ export class PhoneSpace {
         const messages = await this.client.fetchMailbox(this.space.after, 25_000)
         for (const m of messages) await this.process(m.seq, m.body)
         if (messages.length > 0) await this.client.ackMailbox(this.space.after)
-        if (this.status.kind === "offline") this.status = this.session ? { kind: "paired" } : { kind: "waiting-for-hub" }
+        if (this.status.kind === "offline")
+          this.status = this.session ? { kind: "paired" } : { kind: "waiting-for-hub" }
         backoff = 1000
         this.onChange()
       } catch (err) {
@@ -172,7 +174,10 @@ export class PhoneSpace {
     if (!pending) throw new VigilError("UNEXPECTED_MESSAGE", "Welcome without a pending pairing")
     const session = await SpaceSession.join({
       welcome,
-      pending: { keyPackage: fromBase64(pending.keyPackage), privatePackage: fromBase64(pending.privatePackage) },
+      pending: {
+        keyPackage: fromBase64(pending.keyPackage),
+        privatePackage: fromBase64(pending.privatePackage),
+      },
       ...this.hooks(),
     })
     const hub = session.members().find((m) => m.identity.role === "hub")
@@ -203,8 +208,14 @@ export class PhoneSpace {
       if (incoming.removedSelf) this.status = { kind: "removed" }
       return undefined
     }
-    const msg = await openHubMessage(incoming.data, session.groupId, fromBase64(this.space.hubKey), session.signature)
-    if (msg.spaceId !== this.space.spaceId) throw new CryptoError("CLIP_TAMPERED", "clip announced for another space")
+    const msg = await openHubMessage(
+      incoming.data,
+      session.groupId,
+      fromBase64(this.space.hubKey),
+      session.signature,
+    )
+    if (msg.spaceId !== this.space.spaceId)
+      throw new CryptoError("CLIP_TAMPERED", "clip announced for another space")
     if (msg.epoch !== incoming.epoch.toString() || incoming.epoch !== session.epoch) {
       throw new VigilError("EPOCH_MISMATCH", "clip announced outside the epoch its key comes from")
     }

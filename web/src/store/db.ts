@@ -17,7 +17,11 @@ interface Sealed {
 interface VigilDb extends DBSchema {
   keys: { key: string; value: CryptoKey }
   records: { key: string; value: Sealed }
-  events: { key: string; value: { id: string; startedAt: number; sealed: Sealed }; indexes: { byTime: number } }
+  events: {
+    key: string
+    value: { id: string; startedAt: number; sealed: Sealed }
+    indexes: { byTime: number }
+  }
 }
 
 export interface DeviceRecord {
@@ -120,7 +124,9 @@ export class LocalStore {
     events?: EventRecord[]
   }): Promise<void> {
     const puts = await Promise.all(
-      Object.entries(change.put ?? {}).map(async ([name, value]) => [name, await this.seal(value, name)] as const),
+      Object.entries(change.put ?? {}).map(
+        async ([name, value]) => [name, await this.seal(value, name)] as const,
+      ),
     )
     const events = await Promise.all(
       (change.events ?? []).map(async (e) => ({

@@ -1,0 +1,122 @@
+import { createHash } from "node:crypto"
+import { mkdtemp, rm } from "node:fs/promises"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { expect } from "vitest"
+import { createApp } from "../src/app.ts"
+import { resolveSignalConfig, type SignalConfig } from "../src/config.ts"
+import { Notifier } from "../src/http/notifier.ts"
+import { createLogger } from "../src/log.ts"
+import type { BlobStore } from "../src/store/blobStore.ts"
+import { FsBlobStore } from "../src/store/fsBlobStore.ts"
+import type { MetaStore } from "../src/store/metaStore.ts"
+import { SqliteMetaStore } from "../src/store/sqliteMetaStore.ts"
+
+/** A relay app bound to 127.0.0.1 on an ephemeral port. */
+export interface TestRelay {
+  url: string
+  store: MetaStore
+  blobs: BlobStore
+  notifier: Notifier
+  /** Stops the server and closes the store (the data dir is kept when it was passed in). */
+  close(): Promise<void>
+}
+
+export interface TestRelayOptions {
+  config?: Partial<SignalConfig>
+  now?: () => number
+  /** Use file-backed stores in this directory (kept on close) instead of memory + a temp dir. */
+  dataDir?: string
+}
+
+export async function makeTempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), "vigil-signal-test-"))
+}
+
+export async function startTestRelay(options: TestRelayOptions = {}): Promise<TestRelay> {
+  const ownDir = options.dataDir === undefined ? await makeTempDir() : undefined
+  const dataDir = options.dataDir ?? ownDir ?? ""
+  const store = SqliteMetaStore.open(
+    options.dataDir === undefined ? ":memory:" : join(dataDir, "meta.sqlite"),
+  )
+  const blobs = await FsBlobStore.open(join(dataDir, "blobs"))
+  const notifier = new Notifier()
+  const app = createApp({
+    store,
+    blobs,
+    notifier,
+    config: resolveSignalConfig(options.config),
+    logger: createLogger({ level: "silent" }),
+    now: options.now,
+  })
+  const server = createServer(app)
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    store,
+    blobs,
+    notifier,
+    async close() {
+      notifier.closeAll()
+      server.closeAllConnections()
+      await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())))
+      await store.close()
+      if (ownDir !== undefined) await rm(ownDir, { recursive: true, force: true })
+    },
+  }
+}
+
+export interface TestDevice {
+  deviceId: string
+  token: string
+}
+
+export function bearer(device: TestDevice): Record<string, string> {
+  return { authorization: `Bearer ${device.token}` }
+}
+
+export async function register(relay: TestRelay, kind: "hub" | "phone"): Promise<TestDevice> {
+  const res = await fetch(`${relay.url}/v1/devices`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ kind }),
+  })
+  expect(res.status).toBe(201)
+  return (await res.json()) as TestDevice
+}
+
+/** A hub that owns a new space, and a phone that is a member of it. */
+export async function createSpaceWithMember(
+  relay: TestRelay,
+): Promise<{ hub: TestDevice; phone: TestDevice; spaceId: string }> {
+  const hub = await register(relay, "hub")
+  const phone = await register(relay, "phone")
+  const created = await fetch(`${relay.url}/v1/spaces`, { method: "POST", headers: bearer(hub) })
+  expect(created.status).toBe(201)
+  const { spaceId } = (await created.json()) as { spaceId: string }
+  const added = await fetch(`${relay.url}/v1/spaces/${spaceId}/members/${phone.deviceId}`, {
+    method: "PUT",
+    headers: bearer(hub),
+  })
+  expect(added.status).toBe(204)
+  return { hub, phone, spaceId }
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex")
+}
+
+export function octets(device: TestDevice): Record<string, string> {
+  return { ...bearer(device), "content-type": "application/octet-stream" }
+}
+
+/** Asserts a JSON error answer `{ error: { code, message } }`. */
+export async function expectError(res: Response, status: number, code: string): Promise<void> {
+  expect(res.headers.get("content-type")).toMatch(/^application\/json/)
+  const body = (await res.json()) as { error?: { code?: unknown; message?: unknown } }
+  expect({ status: res.status, code: body.error?.code }).toEqual({ status, code })
+  expect(typeof body.error?.message).toBe("string")
+}
