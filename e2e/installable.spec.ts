@@ -16,12 +16,14 @@ test("the PWA is installable, its service worker is active, and it reloads offli
     // Act
     await page.goto(signal.url)
     await expect(page.getByRole("heading", { name: "Vigil", exact: true })).toBeVisible()
-    const swState = await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.state)
+    // `ready` resolves once a worker is active, possibly still "activating"; wait until it finished.
+    await expect
+      .poll(() => page.evaluate(async () => (await navigator.serviceWorker.ready).active?.state))
+      .toBe("activated")
     const cdp = await context.newCDPSession(page)
     const { installabilityErrors } = await cdp.send("Page.getInstallabilityErrors")
 
     // Assert
-    expect(swState).toBe("activated")
     expect(installabilityErrors).toEqual([])
 
     // Act: the server goes away and the phone is offline; the app shell still opens.

@@ -38,9 +38,12 @@ const version = 1
 const flagFinal = 0x01
 const tagLength = 16
 
+/** A WebCrypto key, typed without the DOM lib so hub code (Node types only) compiles this file too. */
+export type AesKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>
+
 export interface ClipKey {
   clipId: ClipId
-  key: CryptoKey
+  key: AesKey
   salt: Uint8Array
 }
 
