@@ -9,7 +9,8 @@ const port = process.env.SIGNAL_PORT ?? "8080"
 requirePrograms(["ffmpeg"])
 buildWebIfStale()
 
-const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" }
+const level = process.env.LOG_LEVEL ?? "warn"
+const env = { ...process.env, LOG_LEVEL: level, SIGNAL_LOG_LEVEL: process.env.SIGNAL_LOG_LEVEL ?? level }
 const children = []
 
 function run(name, args, onLine) {
