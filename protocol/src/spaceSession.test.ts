@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { randomBytes, toHex } from "./bytes.ts"
 import { decryptClip, encryptClip } from "./clipFraming.ts"
-import { exportClipKey } from "./clipKeys.ts"
+import { exportClipKey } from "./mediaKeys.ts"
 import type { DeviceIdentity, TrustPolicy } from "./credentials.ts"
 import { VigilError } from "./errors.ts"
 import { openHubMessage, signHubMessage, type ClipAnnouncement } from "./hubMessages.ts"

@@ -1,5 +1,12 @@
 import { fromHex } from "./bytes.ts"
 import { clipExporterLabel, clipSecretLength, importClipKey, type ClipKey } from "./clipFraming.ts"
+import {
+  importFrameKey,
+  liveExporterContext,
+  liveExporterLabel,
+  liveSecretLength,
+  type FrameKey,
+} from "./frameFraming.ts"
 import type { ClipId } from "./ids.ts"
 import type { SpaceSession } from "./spaceSession.ts"
 
@@ -13,4 +20,14 @@ export async function exportClipKey(
 ): Promise<{ clipKey: ClipKey; secret: Uint8Array; epoch: bigint }> {
   const { secret, epoch } = await session.exportSecret(clipExporterLabel, fromHex(clipId), clipSecretLength)
   return { clipKey: await importClipKey(clipId, secret), secret, epoch }
+}
+
+/** The key for one live stream, exported from the epoch the hub committed when the session started. */
+export async function exportFrameKey(session: SpaceSession, streamId: number): Promise<FrameKey> {
+  const { secret, epoch } = await session.exportSecret(
+    liveExporterLabel,
+    liveExporterContext(streamId),
+    liveSecretLength,
+  )
+  return importFrameKey(streamId, epoch, secret)
 }
