@@ -14,10 +14,10 @@ if (!signalUrl || !dataDir) throw new Error("usage: crashWorker.ts SIGNAL_URL DA
 const hub = await HubSpace.open({ dataDir, signalUrl, hubName: "Crash", logger: pino({ level: "silent" }) })
 if (mode === "drain") {
   await hub.drained()
-  console.log("drained")
+  process.stdout.write("drained\n")
   process.exit(0)
 }
-console.log("ready")
+process.stdout.write("ready\n")
 for (;;) {
   const mp4 = randomBytes(50_000 + Math.floor(Math.random() * 150_000))
   const now = Date.now()
@@ -30,5 +30,5 @@ for (;;) {
     endedAt: now,
   })
   if (!delivered) throw new Error("no phone paired")
-  console.log(`accepted ${delivered.clipId} ${createHash("sha256").update(mp4).digest("hex")}`)
+  process.stdout.write(`accepted ${delivered.clipId} ${createHash("sha256").update(mp4).digest("hex")}\n`)
 }
