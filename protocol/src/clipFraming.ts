@@ -24,7 +24,8 @@
  *
  * F marks the last chunk. Nonce = salt XOR (chunk index as a 96-bit big-endian integer).
  */
-import { bufferSource, concatBytes, fromHex } from "./bytes.ts"
+import { webCryptoAead, type AeadKey, type AeadProvider } from "./aead.ts"
+import { concatBytes, fromHex } from "./bytes.ts"
 import { CodecError, CryptoError } from "./errors.ts"
 import type { ClipId } from "./ids.ts"
 
@@ -38,26 +39,23 @@ const version = 1
 const flagFinal = 0x01
 const tagLength = 16
 
-/** A WebCrypto key, typed without the DOM lib so hub code (Node types only) compiles this file too. */
-export type AesKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>
-
 export interface ClipKey {
   clipId: ClipId
-  key: AesKey
+  key: AeadKey
   salt: Uint8Array
 }
 
-/** Imports the exported secret as a non-extractable AES-GCM key. */
-export async function importClipKey(clipId: ClipId, secret: Uint8Array): Promise<ClipKey> {
+/** Imports the exported secret as an AES-128-GCM key (non-extractable under WebCrypto). */
+export async function importClipKey(
+  clipId: ClipId,
+  secret: Uint8Array,
+  aead: AeadProvider = webCryptoAead,
+): Promise<ClipKey> {
   if (secret.length !== clipSecretLength) throw new CodecError("clip secret has the wrong length")
-  const key = await crypto.subtle.importKey("raw", bufferSource(secret.slice(0, 16)), "AES-GCM", false, [
-    "encrypt",
-    "decrypt",
-  ])
-  return { clipId, key, salt: secret.slice(16) }
+  return { clipId, key: await aead.importAes128GcmKey(secret.subarray(0, 16)), salt: secret.slice(16) }
 }
 
-function nonceFor(salt: Uint8Array, index: number): Uint8Array<ArrayBuffer> {
+function nonceFor(salt: Uint8Array, index: number): Uint8Array {
   const nonce = new Uint8Array(salt)
   const view = new DataView(nonce.buffer)
   view.setUint32(8, view.getUint32(8) ^ index)
@@ -85,12 +83,7 @@ export async function encryptClip(clipKey: ClipKey, plaintext: Uint8Array): Prom
     const chunk = plaintext.subarray(index * clipChunkSize, (index + 1) * clipChunkSize)
     const final = index === chunkCount - 1
     const header = encodeHeader(clipId, index, final, chunk.length + tagLength)
-    const ct = await crypto.subtle.encrypt(
-      { name: "AES-GCM", iv: nonceFor(clipKey.salt, index), additionalData: bufferSource(header) },
-      clipKey.key,
-      bufferSource(chunk),
-    )
-    records.push(header, new Uint8Array(ct))
+    records.push(header, await clipKey.key.seal(nonceFor(clipKey.salt, index), header, chunk))
   }
   return concatBytes(...records)
 }
@@ -139,21 +132,11 @@ export class ClipDecryptor {
         throw new CryptoError("CLIP_TAMPERED", `chunk ${index} where ${this.nextIndex} was expected`)
       }
       const ct = this.buffered.subarray(clipHeaderLength, clipHeaderLength + ctLength)
-      let plain: ArrayBuffer
       try {
-        plain = await crypto.subtle.decrypt(
-          {
-            name: "AES-GCM",
-            iv: nonceFor(this.clipKey.salt, index),
-            additionalData: bufferSource(header.slice()),
-          },
-          this.clipKey.key,
-          bufferSource(ct.slice()),
-        )
+        out.push(await this.clipKey.key.open(nonceFor(this.clipKey.salt, index), header, ct))
       } catch (cause) {
         throw new CryptoError("CLIP_TAMPERED", `chunk ${index} failed authentication`, { cause })
       }
-      out.push(new Uint8Array(plain))
       this.buffered = this.buffered.subarray(clipHeaderLength + ctLength)
       this.nextIndex++
       if (final) this.done = true

@@ -32,9 +32,8 @@
  * 96-bit big-endian integer); sequence numbers start at 0 and never repeat within a stream, and every
  * stream has its own key, so a nonce is never reused.
  */
-import { bufferSource } from "./bytes.ts"
+import { webCryptoAead, type AeadKey, type AeadProvider } from "./aead.ts"
 import { CodecError, CryptoError } from "./errors.ts"
-import type { AesKey } from "./clipFraming.ts"
 
 export const liveExporterLabel = "vigil live v1"
 export const liveSecretLength = 28
@@ -47,7 +46,7 @@ const tagLength = 16
 export interface FrameKey {
   streamId: number
   epoch: bigint
-  key: AesKey
+  key: AeadKey
   salt: Uint8Array
 }
 
@@ -58,14 +57,17 @@ export interface FrameMeta {
   timestampUs: bigint
 }
 
-export async function importFrameKey(streamId: number, epoch: bigint, secret: Uint8Array): Promise<FrameKey> {
+export async function importFrameKey(
+  streamId: number,
+  epoch: bigint,
+  secret: Uint8Array,
+  aead: AeadProvider = webCryptoAead,
+): Promise<FrameKey> {
   if (secret.length !== liveSecretLength) throw new CodecError("live secret has the wrong length")
-  if (!Number.isInteger(streamId) || streamId < 0 || streamId > 0xffffffff)
+  if (!Number.isInteger(streamId) || streamId < 0 || streamId > 0xffffffff) {
     throw new CodecError("bad stream id")
-  const key = await crypto.subtle.importKey("raw", bufferSource(secret.slice(0, 16)), "AES-GCM", false, [
-    "encrypt",
-    "decrypt",
-  ])
+  }
+  const key = await aead.importAes128GcmKey(secret.subarray(0, 16))
   return { streamId, epoch, key, salt: secret.slice(16) }
 }
 
@@ -76,7 +78,7 @@ export function liveExporterContext(streamId: number): Uint8Array {
   return ctx
 }
 
-function nonceFor(salt: Uint8Array, seq: bigint): Uint8Array<ArrayBuffer> {
+function nonceFor(salt: Uint8Array, seq: bigint): Uint8Array {
   const nonce = new Uint8Array(salt)
   const view = new DataView(nonce.buffer)
   view.setBigUint64(4, view.getBigUint64(4) ^ seq)
@@ -85,22 +87,19 @@ function nonceFor(salt: Uint8Array, seq: bigint): Uint8Array<ArrayBuffer> {
 
 /** Seals one access unit. The caller gives each frame of a stream the next sequence number. */
 export async function protectFrame(fk: FrameKey, meta: FrameMeta, frame: Uint8Array): Promise<Uint8Array> {
-  const out = new Uint8Array(frameHeaderLength + frame.length + tagLength)
-  const view = new DataView(out.buffer)
-  out[0] = magic
-  out[1] = version
-  out[2] = meta.keyframe ? flagKeyframe : 0
+  const header = new Uint8Array(frameHeaderLength)
+  const view = new DataView(header.buffer)
+  header[0] = magic
+  header[1] = version
+  header[2] = meta.keyframe ? flagKeyframe : 0
   view.setUint32(4, fk.streamId)
   view.setBigUint64(8, fk.epoch)
   view.setBigUint64(16, meta.seq)
   view.setBigUint64(24, meta.timestampUs)
-  const header = out.subarray(0, frameHeaderLength)
-  const ct = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv: nonceFor(fk.salt, meta.seq), additionalData: bufferSource(header) },
-    fk.key,
-    bufferSource(frame),
-  )
-  out.set(new Uint8Array(ct), frameHeaderLength)
+  const ct = await fk.key.seal(nonceFor(fk.salt, meta.seq), header, frame)
+  const out = new Uint8Array(frameHeaderLength + ct.length)
+  out.set(header)
+  out.set(ct, frameHeaderLength)
   return out
 }
 
@@ -137,22 +136,18 @@ export class FrameReceiver {
     }
     if (meta.seq <= this.lastSeq)
       throw new CryptoError("CLIP_TAMPERED", `frame ${meta.seq} replayed or reordered`)
-    let plain: ArrayBuffer
+    let plain: Uint8Array
     try {
-      plain = await crypto.subtle.decrypt(
-        {
-          name: "AES-GCM",
-          iv: nonceFor(this.fk.salt, meta.seq),
-          additionalData: bufferSource(bytes.slice(0, frameHeaderLength)),
-        },
-        this.fk.key,
-        bufferSource(bytes.subarray(frameHeaderLength)),
+      plain = await this.fk.key.open(
+        nonceFor(this.fk.salt, meta.seq),
+        bytes.subarray(0, frameHeaderLength),
+        bytes.subarray(frameHeaderLength),
       )
     } catch (cause) {
       throw new CryptoError("CLIP_TAMPERED", `frame ${meta.seq} failed authentication`, { cause })
     }
     // Only an authentic frame moves the window, so a forged high sequence number cannot block the stream.
     this.lastSeq = meta.seq
-    return { ...meta, data: new Uint8Array(plain) }
+    return { ...meta, data: plain }
   }
 }

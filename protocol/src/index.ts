@@ -1,3 +1,4 @@
+export * from "./aead.ts"
 export * from "./bytes.ts"
 export * from "./clipFraming.ts"
 export * from "./mediaKeys.ts"

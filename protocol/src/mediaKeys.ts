@@ -1,3 +1,4 @@
+import type { AeadProvider } from "./aead.ts"
 import { fromHex } from "./bytes.ts"
 import { clipExporterLabel, clipSecretLength, importClipKey, type ClipKey } from "./clipFraming.ts"
 import {
@@ -17,17 +18,22 @@ import type { SpaceSession } from "./spaceSession.ts"
 export async function exportClipKey(
   session: SpaceSession,
   clipId: ClipId,
+  aead?: AeadProvider,
 ): Promise<{ clipKey: ClipKey; secret: Uint8Array; epoch: bigint }> {
   const { secret, epoch } = await session.exportSecret(clipExporterLabel, fromHex(clipId), clipSecretLength)
-  return { clipKey: await importClipKey(clipId, secret), secret, epoch }
+  return { clipKey: await importClipKey(clipId, secret, aead), secret, epoch }
 }
 
 /** The key for one live stream, exported from the epoch the hub committed when the session started. */
-export async function exportFrameKey(session: SpaceSession, streamId: number): Promise<FrameKey> {
+export async function exportFrameKey(
+  session: SpaceSession,
+  streamId: number,
+  aead?: AeadProvider,
+): Promise<FrameKey> {
   const { secret, epoch } = await session.exportSecret(
     liveExporterLabel,
     liveExporterContext(streamId),
     liveSecretLength,
   )
-  return importFrameKey(streamId, epoch, secret)
+  return importFrameKey(streamId, epoch, secret, aead)
 }

@@ -18,6 +18,7 @@ import {
   processPrivateMessage,
   zeroOutUint8Array,
   type CiphersuiteImpl,
+  type CiphersuiteName,
   type ClientConfig,
   type ClientState,
   type IncomingMessageCallback,
@@ -37,7 +38,7 @@ import {
 import { CodecError, CryptoError, ProtocolStateError } from "./errors.ts"
 import type { DeviceId } from "./ids.ts"
 import { SerialQueue } from "./serialQueue.ts"
-import { loadSuite } from "./suite.ts"
+import { defaultSuiteName, loadSuite } from "./suite.ts"
 
 /** A member of the group as the ratchet tree shows it. */
 export interface Member {
@@ -141,9 +142,15 @@ function decodePrivatePackage(bytes: Uint8Array): PrivateKeyPackage {
   }
 }
 
-/** A phone prepares to join: a key package for the hub, and the private half to keep. */
-export async function createPendingJoin(identity: DeviceIdentity): Promise<PendingJoin> {
-  const cs = await loadSuite()
+/**
+ * A phone prepares to join: a key package for the hub, and the private half to keep. The suite must be the
+ * space's (the invite says which; suite 1 by default).
+ */
+export async function createPendingJoin(
+  identity: DeviceIdentity,
+  suite: CiphersuiteName = defaultSuiteName,
+): Promise<PendingJoin> {
+  const cs = await loadSuite(suite)
   const { publicPackage, privatePackage } = await generateKeyPackage(
     credentialFor(identity),
     defaultCapabilities(),
@@ -173,8 +180,10 @@ export class SpaceSession {
     self: DeviceIdentity
     trust: TrustPolicy
     persist: PersistState
+    /** Suite 1 by default; the post-quantum hybrid X-Wing suite is `MLS_256_XWING_AES256GCM_SHA512_Ed25519`. */
+    suite?: CiphersuiteName
   }): Promise<SpaceSession> {
-    const cs = await loadSuite()
+    const cs = await loadSuite(opts.suite)
     const kp = await generateKeyPackage(
       credentialFor(opts.self),
       defaultCapabilities(),
@@ -202,14 +211,15 @@ export class SpaceSession {
     trust: TrustPolicy
     persist: PersistState
   }): Promise<SpaceSession> {
-    const cs = await loadSuite()
     const msg = decodeMessage(opts.welcome)
     if (msg.wireformat !== "mls_welcome") throw new CodecError(`expected a Welcome, got ${msg.wireformat}`)
+    const keyPackage = decodeKeyPackage(opts.pending.keyPackage)
+    const cs = await loadSuite(keyPackage.cipherSuite)
     let state: ClientState
     try {
       state = await joinGroup(
         msg.welcome,
-        decodeKeyPackage(opts.pending.keyPackage),
+        keyPackage,
         decodePrivatePackage(opts.pending.privatePackage),
         emptyPskIndex,
         cs,
@@ -229,7 +239,6 @@ export class SpaceSession {
 
   /** Restores a session saved by `encode()`. The trust policy is code, not state: it is re-attached. */
   static async restore(bytes: Uint8Array, opts: { trust: TrustPolicy; persist: PersistState }) {
-    const cs = await loadSuite()
     let decoded: ReturnType<typeof decodeGroupState>
     try {
       decoded = decodeGroupState(bytes, 0)
@@ -237,6 +246,7 @@ export class SpaceSession {
       throw new CodecError("corrupt group state", { cause })
     }
     if (!decoded) throw new CodecError("corrupt group state")
+    const cs = await loadSuite(decoded[0].groupContext.cipherSuite)
     return new SpaceSession({ ...decoded[0], clientConfig: clientConfig(opts.trust) }, cs, opts.persist)
   }
 

@@ -29,6 +29,7 @@ import {
   type SpaceId,
   type TrustPolicy,
 } from "@vigil/protocol"
+import { nodeAead } from "../crypto/nodeAead.ts"
 import type { Logger } from "../log.ts"
 import { writeFileAtomic } from "../store/atomicFile.ts"
 import {
@@ -330,7 +331,7 @@ export class HubSpace {
       await this.applyLocked(this.mailToPhones(commit))
 
       const clipId = toHex(randomBytes(16)) as ClipId
-      const { clipKey, epoch } = await exportClipKey(this.session, clipId)
+      const { clipKey, epoch } = await exportClipKey(this.session, clipId, nodeAead)
       const blob = await encryptClip(clipKey, clip.mp4)
       const blobId = toHex(await sha256(blob)) as BlobId
       const path = join(this.opts.dataDir, "outgoing", `${blobId}.vclip`)

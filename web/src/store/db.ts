@@ -9,13 +9,16 @@ import { bufferSource, fromUtf8, randomBytes, utf8 } from "@vigil/protocol"
  * Updates that belong together (new MLS state + the event it revealed + the mailbox cursor) are encrypted
  * first and then written in ONE IndexedDB transaction, so a closed tab can never leave them inconsistent.
  */
+/** WebCrypto's key type, named without the DOM lib so Node-side code that imports this file compiles. */
+type VaultKey = Parameters<typeof crypto.subtle.encrypt>[1]
+
 interface Sealed {
   iv: Uint8Array
   ct: ArrayBuffer
 }
 
 interface VigilDb extends DBSchema {
-  keys: { key: string; value: CryptoKey }
+  keys: { key: string; value: VaultKey }
   records: { key: string; value: Sealed }
   events: {
     key: string
@@ -67,7 +70,7 @@ type RecordName = "device" | "space" | "pending" | "group"
 export class LocalStore {
   private constructor(
     private readonly db: IDBPDatabase<VigilDb>,
-    private readonly key: CryptoKey,
+    private readonly key: VaultKey,
   ) {}
 
   static async open(name = "vigil"): Promise<LocalStore> {
