@@ -13,6 +13,7 @@ import {
   encodeGroupState,
   encodeMlsMessage,
   generateKeyPackage,
+  generateKeyPackageWithKey,
   joinGroup,
   mlsExporter,
   processPrivateMessage,
@@ -149,16 +150,36 @@ function decodePrivatePackage(bytes: Uint8Array): PrivateKeyPackage {
 export async function createPendingJoin(
   identity: DeviceIdentity,
   suite: CiphersuiteName = defaultSuiteName,
+  /** Reuse this signature key pair (to rejoin as the same device); a fresh one otherwise. */
+  signatureKeys?: SignatureKeys,
 ): Promise<PendingJoin> {
   const cs = await loadSuite(suite)
-  const { publicPackage, privatePackage } = await generateKeyPackage(
-    credentialFor(identity),
-    defaultCapabilities(),
-    defaultLifetime,
-    [],
-    cs,
-  )
+  const credential = credentialFor(identity)
+  const { publicPackage, privatePackage } = signatureKeys
+    ? await generateKeyPackageWithKey(
+        credential,
+        defaultCapabilities(),
+        defaultLifetime,
+        [],
+        signatureKeys,
+        cs,
+      )
+    : await generateKeyPackage(credential, defaultCapabilities(), defaultLifetime, [], cs)
   return { keyPackage: encodeKeyPackage(publicPackage), privatePackage: encodePrivatePackage(privatePackage) }
+}
+
+/** An Ed25519 (or the suite's) signature key pair: the device's lasting identity in its space. */
+export interface SignatureKeys {
+  publicKey: Uint8Array
+  signKey: Uint8Array
+}
+
+/** The signature key pair inside a pending join; a phone keeps it to prove who it is when it rejoins. */
+export function pendingSignatureKeys(pending: PendingJoin): SignatureKeys {
+  return {
+    publicKey: decodeKeyPackage(pending.keyPackage).leafNode.signaturePublicKey,
+    signKey: decodePrivatePackage(pending.privatePackage).signaturePrivateKey,
+  }
 }
 
 /**
@@ -302,6 +323,27 @@ export class SpaceSession {
     })
   }
 
+  /**
+   * Hub: re-adds a device that lost its state, from a fresh key package, in one commit that also removes its
+   * stale leaf. Returns the commit for the other members and the Welcome for the device.
+   */
+  readdMember(
+    deviceId: DeviceId,
+    keyPackageBytes: Uint8Array,
+  ): Promise<{ commit: Uint8Array; welcome: Uint8Array }> {
+    return this.queue.run(async () => {
+      const keyPackage = decodeKeyPackage(keyPackageBytes)
+      const stale = this.members().filter((m) => m.identity.deviceId === deviceId)
+      const proposals: Proposal[] = [
+        ...stale.map((m): Proposal => ({ proposalType: "remove", remove: { removed: m.leafIndex } })),
+        { proposalType: "add", add: { keyPackage } },
+      ]
+      const result = await this.commitLocked(proposals)
+      if (!result.welcome) throw new ProtocolStateError("INTERNAL", "commit with an add produced no Welcome")
+      return { commit: result.commit, welcome: result.welcome }
+    })
+  }
+
   /** Hub: removes a device (lost or stolen phone); it can decrypt nothing sent after this commit. */
   removeMember(deviceId: DeviceId): Promise<{ commit: Uint8Array }> {
     return this.queue.run(async () => {
@@ -385,7 +427,7 @@ export class SpaceSession {
         result = await processPrivateMessage(this.state, msg.privateMessage, emptyPskIndex, this.cs, policy)
       } catch (cause) {
         if (msg.privateMessage.epoch > this.state.groupContext.epoch) {
-          throw new ProtocolStateError("EPOCH_MISMATCH", "message from a future epoch: a commit was missed", {
+          throw new ProtocolStateError("COMMIT_MISSED", "message from a future epoch: a commit was missed", {
             cause,
           })
         }

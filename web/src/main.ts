@@ -1,6 +1,7 @@
 import "./style.css"
 import { registerSW } from "virtual:pwa-register"
 import { decodeInvite, VigilError } from "@vigil/protocol"
+import { settingsPanel } from "./features/settings/settingsPanel.ts"
 import { PhoneSpace } from "./space/phoneSpace.ts"
 import { LocalStore, type EventRecord } from "./store/db.ts"
 import { h } from "./ui/dom.ts"
@@ -90,6 +91,7 @@ function statusChip() {
   if (!status) return h("span", { class: "chip" }, "Not paired")
   const text = {
     "waiting-for-hub": "Pairing…",
+    repairing: "Reconnecting…",
     paired: "Connected",
     offline: "Offline",
     removed: "Removed",
@@ -197,6 +199,19 @@ function render() {
         h("p", { class: "muted" }, "Waiting for the hub to let this phone in. Keep this page open."),
       ),
     )
+  } else if (app.space.status.kind === "repairing") {
+    body.push(
+      h(
+        "section",
+        { class: "card", "data-testid": "repairing" },
+        h("h2", {}, `Reconnecting to ${app.space.hubName}…`),
+        h(
+          "p",
+          { class: "muted" },
+          `This phone fell out of step (${app.space.status.reason}); the hub is letting it back in.`,
+        ),
+      ),
+    )
   } else if (status === "removed") {
     body.push(
       h(
@@ -223,7 +238,7 @@ function render() {
       h("h1", {}, "Vigil"),
       statusChip(),
     ),
-    h("main", {}, ...body),
+    h("main", {}, ...body, settingsPanel()),
   )
 }
 

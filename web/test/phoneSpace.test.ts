@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { pino } from "pino"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { HubSpace } from "@vigil/hub"
-import { decodeInvite, randomBytes, type CameraId, type DeviceId } from "@vigil/protocol"
+import { SignalClient, decodeInvite, randomBytes, type CameraId, type DeviceId } from "@vigil/protocol"
 import { startTestRelay } from "@vigil/signal"
 import { PhoneSpace } from "../src/space/phoneSpace.ts"
 import { LocalStore } from "../src/store/db.ts"
@@ -140,5 +140,54 @@ describe("phone ↔ hub through signal", () => {
     ).rejects.toMatchObject({
       code: "CLIP_TAMPERED",
     })
+  })
+
+  async function firstEventAfter(store: LocalStore, known: Set<string>) {
+    return until(async () => (await store.listEvents()).find((e) => !known.has(e.clipId)))
+  }
+
+  it("a phone that missed a commit rejoins without a new pairing and decrypts the next clip", async () => {
+    const hub = await openHub()
+    const { phone, store } = await pairPhone(hub, "phone-f")
+    phone.stop()
+    // The relay (or a long absence) loses a clip's commit: its messages are acknowledged unread.
+    await hub.deliverClip(clip(fakeMp4()))
+    await hub.drained()
+    const device = (await store.get("device"))!
+    const raw = new SignalClient({ baseUrl: relay.url, token: device.token })
+    const lost = await raw.fetchMailbox(0)
+    expect(lost.length).toBeGreaterThan(0)
+    await raw.ackMailbox(lost.at(-1)!.seq)
+    await store.commit({ put: { space: { ...(await store.get("space"))!, after: lost.at(-1)!.seq } } })
+
+    const back = await PhoneSpace.load(store, () => {})
+    cleanup.push(() => back!.stop())
+    void back!.run()
+    await hub.deliverClip(clip(fakeMp4())) // its commit is from an epoch the phone never reached
+    await until(() => back!.status.kind === "repairing")
+    await until(() => back!.status.kind === "paired")
+    expect(back!.problems.join("\n")).toContain("COMMIT_MISSED")
+
+    const known = new Set((await store.listEvents()).map((e) => e.clipId))
+    const mp4 = fakeMp4()
+    await hub.deliverClip(clip(mp4))
+    expect(await back!.loadClip(await firstEventAfter(store, known))).toEqual(mp4)
+    expect(hub.phones).toHaveLength(1)
+  })
+
+  it("a phone whose saved group state is corrupt rejoins and keeps receiving clips", async () => {
+    const hub = await openHub()
+    const { phone, store } = await pairPhone(hub, "phone-g")
+    phone.stop()
+    await store.commit({ put: { group: "AAAAAAAA" } })
+
+    const back = await PhoneSpace.load(store, () => {})
+    expect(back!.status.kind).toBe("repairing")
+    cleanup.push(() => back!.stop())
+    void back!.run()
+    await until(() => back!.status.kind === "paired")
+    const mp4 = fakeMp4()
+    await hub.deliverClip(clip(mp4))
+    expect(await back!.loadClip(await firstEventAfter(store, new Set()))).toEqual(mp4)
   })
 })

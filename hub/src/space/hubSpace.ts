@@ -11,7 +11,9 @@ import {
   exportClipKey,
   fromBase64,
   fromHex,
+  isRejoinRequest,
   keyPackageIdentity,
+  openRejoinRequest,
   pairingRoomId,
   randomBytes,
   sha256,
@@ -81,6 +83,7 @@ export class HubSpace {
   private retryTimer: NodeJS.Timeout | undefined
   private retryDelayMs = 500
   private stopped = false
+  private readonly inboxAbort = new AbortController()
   private readonly client: SignalClient
   private readonly log: Logger
   private readonly statePath: string
@@ -122,6 +125,7 @@ export class HubSpace {
     const space = new HubSpace(saved, session, opts, hooks)
     holder.space = space
     space.kickFlush()
+    void space.runInbox()
     return space
   }
 
@@ -156,6 +160,7 @@ export class HubSpace {
       spaceId,
       group: toBase64(group),
       phones: [],
+      inboxAfter: 0,
       outbox: [],
       nextOutboxId: 1,
     }
@@ -306,6 +311,78 @@ export class HubSpace {
     })
   }
 
+  /**
+   * Reads the hub's own mailbox: phones write here when they need something from the hub (today: a rejoin
+   * after losing their state). Each message is handled, saved, then acknowledged.
+   */
+  private async runInbox() {
+    let backoff = 1000
+    while (!this.stopped) {
+      try {
+        const messages = await this.client.fetchMailbox(this.doc.inboxAfter, 20_000, {
+          signal: this.inboxAbort.signal,
+        })
+        for (const m of messages) await this.handleInbox(m.seq, m.from as DeviceId, m.body)
+        if (messages.length > 0) await this.client.ackMailbox(this.doc.inboxAfter)
+        backoff = 1000
+      } catch (err) {
+        if (this.stopped) return
+        this.log.warn({ err: describe(err) }, "hub mailbox unreachable; retrying")
+        await sleep(backoff)
+        backoff = Math.min(backoff * 2, 30_000)
+      }
+    }
+  }
+
+  private handleInbox(seq: number, from: DeviceId, body: Uint8Array): Promise<void> {
+    return this.queue.run(async () => {
+      let entries: NewOutboxEntry[] = []
+      let change: ((doc: HubStateDoc) => HubStateDoc) | undefined
+      try {
+        if (!isRejoinRequest(body))
+          throw new VigilError("UNEXPECTED_MESSAGE", "the hub accepts only rejoin requests")
+        ;({ entries, change } = await this.rejoinLocked(from, body))
+        this.log.info({ deviceId: from }, "phone rejoined after losing its state")
+      } catch (err) {
+        if (!(err instanceof VigilError)) throw err
+        this.log.warn({ err: describe(err), from, seq }, "refused a message in the hub mailbox")
+      }
+      await this.applyLocked(entries, (doc) => ({ ...(change ? change(doc) : doc), inboxAfter: seq }))
+    })
+  }
+
+  private async rejoinLocked(from: DeviceId, body: Uint8Array) {
+    const phone = this.doc.phones.find((p) => p.deviceId === from)
+    const request = await openRejoinRequest(
+      body,
+      (deviceId) => (deviceId === from && phone ? fromHex(phone.signatureKey) : undefined),
+      this.session.signature,
+      { now: Date.now(), notBefore: phone?.lastRejoinAt },
+    )
+    if (request.spaceId !== this.spaceId)
+      throw new VigilError("PAIRING_INVALID", "rejoin request for another space")
+    const keyPackage = decodeKeyPackage(request.keyPackage)
+    const identity = keyPackageIdentity(keyPackage)
+    if (identity?.role !== "phone" || identity.deviceId !== from) {
+      throw new VigilError("UNTRUSTED_CREDENTIAL", "key package credential does not match the device")
+    }
+    if (toHex(keyPackage.leafNode.signaturePublicKey) !== phone!.signatureKey) {
+      throw new VigilError("UNTRUSTED_CREDENTIAL", "a rejoin must keep the device's signature key")
+    }
+    const { commit, welcome } = await this.session.readdMember(from, request.keyPackage)
+    const others = this.doc.phones.filter((p) => p.deviceId !== from)
+    return {
+      entries: [
+        ...this.mailToPhones(commit, others),
+        { kind: "mail", to: from, body: toBase64(welcome) },
+      ] as NewOutboxEntry[],
+      change: (doc: HubStateDoc) => ({
+        ...doc,
+        phones: doc.phones.map((p) => (p.deviceId === from ? { ...p, lastRejoinAt: request.issuedAt } : p)),
+      }),
+    }
+  }
+
   /** Removes a phone: a Remove commit, then signal stops serving it. It can decrypt nothing new. */
   removePhone(deviceId: DeviceId): Promise<void> {
     return this.queue.run(async () => {
@@ -454,6 +531,7 @@ export class HubSpace {
 
   async close(): Promise<void> {
     this.stopped = true
+    this.inboxAbort.abort()
     if (this.retryTimer) clearTimeout(this.retryTimer)
     await this.queue.run(async () => {})
   }

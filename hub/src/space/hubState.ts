@@ -26,7 +26,17 @@ export const hubStateSchema = z.object({
   device: z.object({ deviceId: hex(32), token: z.string().min(16) }),
   spaceId: hex(32),
   group: z.string(),
-  phones: z.array(z.object({ deviceId: hex(32), signatureKey: hex(64), pairedAt: z.number() })),
+  phones: z.array(
+    z.object({
+      deviceId: hex(32),
+      signatureKey: hex(64),
+      pairedAt: z.number(),
+      /** `issuedAt` of the last rejoin request accepted from this phone (replay guard). */
+      lastRejoinAt: z.number().optional(),
+    }),
+  ),
+  /** Highest seq of the hub's own signal mailbox already processed. */
+  inboxAfter: z.number().int().nonnegative().default(0),
   outbox: z.array(outboxEntrySchema),
   nextOutboxId: z.number().int(),
 })

@@ -5,6 +5,9 @@ import {
   VigilError,
   createJoinRequest,
   createPendingJoin,
+  createRejoinRequest,
+  loadSuite,
+  pendingSignatureKeys,
   decryptClip,
   equalBytes,
   exportClipKey,
@@ -19,12 +22,17 @@ import {
   type ClipId,
   type DeviceId,
   type Invite,
+  type SpaceId,
   type TrustPolicy,
 } from "@vigil/protocol"
 import type { DeviceRecord, EventRecord, LocalStore, SpaceRecord } from "../store/db.ts"
 
 export type SpaceStatus =
-  { kind: "waiting-for-hub" } | { kind: "paired" } | { kind: "offline"; reason: string } | { kind: "removed" }
+  | { kind: "waiting-for-hub" }
+  | { kind: "repairing"; reason: string }
+  | { kind: "paired" }
+  | { kind: "offline"; reason: string }
+  | { kind: "removed" }
 
 /**
  * This phone's membership in one camera space: it pairs, follows the hub's MLS epochs through its signal
@@ -34,6 +42,7 @@ export class PhoneSpace {
   private session: SpaceSession | undefined
   private captured: Uint8Array | undefined
   private stopped = false
+  private readonly abort = new AbortController()
   private readonly client: SignalClient
   status: SpaceStatus
   /** Messages that could not be used (kept for the UI and tests; the last 20). */
@@ -71,10 +80,17 @@ export class PhoneSpace {
     const [device, space] = await Promise.all([store.get("device"), store.get("space")])
     if (!device || !space) return undefined
     const phone = new PhoneSpace(store, device, space, onChange)
-    const group = await store.get("group")
+    const [group, pending] = await Promise.all([store.get("group"), store.get("pending")])
     if (group) {
-      phone.session = await SpaceSession.restore(fromBase64(group), phone.hooks())
-      phone.status = { kind: "paired" }
+      try {
+        phone.session = await SpaceSession.restore(fromBase64(group), phone.hooks())
+        phone.status = { kind: "paired" }
+      } catch (err) {
+        if (!(err instanceof VigilError)) throw err
+        await phone.requestRejoin("the saved group state is damaged")
+      }
+    } else if (!pending) {
+      await phone.requestRejoin("the group state is missing")
     }
     return phone
   }
@@ -85,12 +101,15 @@ export class PhoneSpace {
    */
   static async pair(store: LocalStore, invite: Invite, onChange: () => void): Promise<PhoneSpace> {
     const registered = await new SignalClient({ baseUrl: invite.signal }).registerDevice("phone")
+    const pending = await createPendingJoin({ role: "phone", deviceId: registered.deviceId as DeviceId })
+    const keys = pendingSignatureKeys(pending)
     const device: DeviceRecord = {
       signalUrl: invite.signal,
       deviceId: registered.deviceId,
       token: registered.token,
+      signPublicKey: toBase64(keys.publicKey),
+      signKey: toBase64(keys.signKey),
     }
-    const pending = await createPendingJoin({ role: "phone", deviceId: registered.deviceId as DeviceId })
     const space: SpaceRecord = {
       spaceId: invite.spaceId,
       hubDeviceId: invite.hubDeviceId,
@@ -124,7 +143,10 @@ export class PhoneSpace {
     let backoff = 1000
     while (!this.stopped && this.status.kind !== "removed") {
       try {
-        const messages = await this.client.fetchMailbox(this.space.after, 25_000)
+        const messages = await this.client.fetchMailbox(this.space.after, 25_000, {
+          signal: this.abort.signal,
+        })
+        if (this.stopped) return
         for (const m of messages) await this.process(m.seq, m.body)
         if (messages.length > 0) await this.client.ackMailbox(this.space.after)
         if (this.status.kind === "offline")
@@ -132,6 +154,7 @@ export class PhoneSpace {
         backoff = 1000
         this.onChange()
       } catch (err) {
+        if (this.stopped) return
         this.status = { kind: "offline", reason: err instanceof Error ? err.message : String(err) }
         this.onChange()
         await new Promise((r) => setTimeout(r, backoff))
@@ -142,6 +165,7 @@ export class PhoneSpace {
 
   stop() {
     this.stopped = true
+    this.abort.abort()
   }
 
   private async process(seq: number, body: Uint8Array): Promise<void> {
@@ -157,6 +181,9 @@ export class PhoneSpace {
       // A message we cannot use is skipped, never retried forever; the MLS layer refuses replays anyway.
       if (!(err instanceof VigilError)) throw err
       this.problems = [...this.problems.slice(-19), `message ${seq} skipped: ${err.code}: ${err.message}`]
+      if (err.code === "COMMIT_MISSED" && this.status.kind !== "repairing") {
+        await this.requestRejoin("a commit from the hub was missed")
+      }
     }
     this.space = { ...this.space, after: seq }
     await this.store.commit({
@@ -166,6 +193,45 @@ export class PhoneSpace {
     })
     this.captured = undefined
     this.joinedNow = false
+  }
+
+  /**
+   * Asks the hub to re-add this phone after a desync: a fresh key package under the same signature key, in
+   * a request signed with it. The hub answers with a Welcome; clips sent while out of sync stay unreadable
+   * (their epochs' keys are gone, by design).
+   */
+  async requestRejoin(reason: string): Promise<void> {
+    const keys = {
+      publicKey: fromBase64(this.device.signPublicKey),
+      signKey: fromBase64(this.device.signKey),
+    }
+    const deviceId = this.device.deviceId as DeviceId
+    const pending = await createPendingJoin({ role: "phone", deviceId }, undefined, keys)
+    const request = await createRejoinRequest(
+      {
+        deviceId,
+        spaceId: this.space.spaceId as SpaceId,
+        keyPackage: pending.keyPackage,
+        issuedAt: Date.now(),
+      },
+      keys.signKey,
+      (await loadSuite()).signature,
+    )
+    this.session = undefined
+    this.captured = undefined
+    await this.store.commit({
+      put: {
+        pending: {
+          keyPackage: toBase64(pending.keyPackage),
+          privatePackage: toBase64(pending.privatePackage),
+          spaceId: this.space.spaceId,
+        },
+      },
+      remove: ["group"],
+    })
+    this.status = { kind: "repairing", reason }
+    this.onChange()
+    await this.client.sendToMailbox(this.space.hubDeviceId, request)
   }
 
   private async join(welcome: Uint8Array) {

@@ -31,6 +31,9 @@ export interface DeviceRecord {
   signalUrl: string
   deviceId: string
   token: string
+  /** base64 of this phone's MLS signature key pair: its lasting identity, used to rejoin after a desync */
+  signPublicKey: string
+  signKey: string
 }
 
 export interface SpaceRecord {
