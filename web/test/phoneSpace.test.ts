@@ -43,13 +43,19 @@ describe("phone ↔ hub through signal", () => {
     await rm(hubDir, { recursive: true, force: true })
   })
 
-  async function openHub() {
-    const hub = await HubSpace.open({ dataDir: hubDir, signalUrl: relay.url, hubName: "Home", logger })
+  async function openHub(options: { rotateIntervalMs?: number } = {}) {
+    const hub = await HubSpace.open({
+      dataDir: hubDir,
+      signalUrl: relay.url,
+      hubName: "Home",
+      logger,
+      ...options,
+    })
     cleanup.push(() => hub.close())
     return hub
   }
 
-  async function pairPhone(hub: HubSpace, dbName: string) {
+  async function pairPhone(hub: HubSpace, dbName: string, options?: { keyRefreshMs?: number }) {
     const store = await LocalStore.open(dbName)
     cleanup.push(() => store.close())
     const paired = new Promise<void>(
@@ -57,7 +63,7 @@ describe("phone ↔ hub through signal", () => {
     )
     const invites: string[] = []
     await until(() => invites[0])
-    const phone = await PhoneSpace.pair(store, decodeInvite(invites[0]!), () => {})
+    const phone = await PhoneSpace.pair(store, decodeInvite(invites[0]!), () => {}, options)
     cleanup.push(() => phone.stop())
     void phone.run()
     await paired
@@ -189,5 +195,30 @@ describe("phone ↔ hub through signal", () => {
     const mp4 = fakeMp4()
     await hub.deliverClip(clip(mp4))
     expect(await back!.loadClip(await firstEventAfter(store, new Set()))).toEqual(mp4)
+  })
+
+  it("a phone refreshes its leaf keys on schedule without missing a clip", async () => {
+    const hub = await openHub()
+    const epochAtPairing = hub.epoch
+    const { phone, store } = await pairPhone(hub, "phone-h", { keyRefreshMs: 0 })
+    // Nothing but the phone's refresh request can move the hub to a new epoch here.
+    await until(() => hub.epoch > epochAtPairing)
+    await until(async () => ((await store.get("pending")) === undefined ? true : undefined))
+    expect(phone.status.kind).toBe("paired")
+    const mp4 = fakeMp4()
+    await hub.deliverClip(clip(mp4))
+    expect(await phone.loadClip(await firstEventAfter(store, new Set()))).toEqual(mp4)
+    expect(phone.problems).toEqual([])
+  })
+
+  it("a quiet hub still commits a fresh epoch on schedule, and phones follow", async () => {
+    const hub = await openHub({ rotateIntervalMs: 150 })
+    const { phone, store } = await pairPhone(hub, "phone-i")
+    const start = hub.epoch
+    await until(() => hub.epoch >= start + 3n)
+    const mp4 = fakeMp4()
+    await hub.deliverClip(clip(mp4))
+    expect(await phone.loadClip(await firstEventAfter(store, new Set()))).toEqual(mp4)
+    expect(phone.problems).toEqual([])
   })
 })

@@ -49,6 +49,8 @@ export interface HubSpaceOptions {
   webUrl?: string
   hubName: string
   logger: Logger
+  /** The hub commits a fresh epoch at least this often, even with no clip (default one hour). */
+  rotateIntervalMs?: number
 }
 
 export interface PairedPhone {
@@ -84,6 +86,9 @@ export class HubSpace {
   private retryDelayMs = 500
   private stopped = false
   private readonly inboxAbort = new AbortController()
+  private rotateTimer: NodeJS.Timeout | undefined
+  private lastEpoch: bigint
+  private epochStartedAt = Date.now()
   private readonly client: SignalClient
   private readonly log: Logger
   private readonly statePath: string
@@ -96,6 +101,7 @@ export class HubSpace {
     private readonly opts: HubSpaceOptions,
     private readonly hooks: { trust: TrustPolicy; persist: (state: Uint8Array) => Promise<void> },
   ) {
+    this.lastEpoch = session.epoch
     this.client = new SignalClient({ baseUrl: doc.signalUrl, token: doc.device.token })
     this.log = opts.logger
     this.statePath = join(opts.dataDir, "hub-state.json")
@@ -126,6 +132,7 @@ export class HubSpace {
     holder.space = space
     space.kickFlush()
     void space.runInbox()
+    space.scheduleRotation()
     return space
   }
 
@@ -220,7 +227,34 @@ export class HubSpace {
     }
     this.captured = undefined
     this.doc = next
+    if (this.session.epoch !== this.lastEpoch) {
+      this.lastEpoch = this.session.epoch
+      this.epochStartedAt = Date.now()
+    }
     this.kickFlush()
+  }
+
+  /** Forward secrecy with no events: a quiet hub still moves to a fresh epoch every `rotateIntervalMs`. */
+  private scheduleRotation() {
+    const every = this.opts.rotateIntervalMs ?? 3600_000
+    this.rotateTimer = setInterval(
+      () => {
+        if (this.stopped || this.doc.phones.length === 0 || Date.now() - this.epochStartedAt < every) return
+        void this.rotate().catch((err: unknown) =>
+          this.log.warn({ err: describe(err) }, "scheduled rotation failed"),
+        )
+      },
+      Math.min(every, 60_000),
+    )
+    this.rotateTimer.unref()
+  }
+
+  /** Commits a fresh epoch for all phones. */
+  rotate(): Promise<void> {
+    return this.queue.run(async () => {
+      const { commit } = await this.session.rotate()
+      await this.applyLocked(this.mailToPhones(commit))
+    })
   }
 
   private mailToPhones(body: Uint8Array, phones = this.doc.phones): NewOutboxEntry[] {
@@ -532,6 +566,7 @@ export class HubSpace {
   async close(): Promise<void> {
     this.stopped = true
     this.inboxAbort.abort()
+    if (this.rotateTimer) clearInterval(this.rotateTimer)
     if (this.retryTimer) clearTimeout(this.retryTimer)
     await this.queue.run(async () => {})
   }

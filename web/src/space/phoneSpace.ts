@@ -34,6 +34,15 @@ export type SpaceStatus =
   | { kind: "offline"; reason: string }
   | { kind: "removed" }
 
+export interface PhoneSpaceOptions {
+  /** How often the phone refreshes its leaf keys (post-compromise security). Default 24 hours. */
+  keyRefreshMs?: number
+}
+
+const defaultKeyRefreshMs = 24 * 3600_000
+/** A refresh request that got no Welcome is sent again after this long. */
+const refreshRetryMs = 10 * 60_000
+
 /**
  * This phone's membership in one camera space: it pairs, follows the hub's MLS epochs through its signal
  * mailbox, records the clips the hub announces, and downloads and decrypts them on demand.
@@ -54,6 +63,7 @@ export class PhoneSpace {
     private readonly device: DeviceRecord,
     private space: SpaceRecord,
     private readonly onChange: () => void,
+    private readonly options: PhoneSpaceOptions = {},
   ) {
     this.client = new SignalClient({ baseUrl: device.signalUrl, token: device.token })
     this.status = { kind: "waiting-for-hub" }
@@ -76,10 +86,14 @@ export class PhoneSpace {
   }
 
   /** Loads the paired space saved on this device, if any. */
-  static async load(store: LocalStore, onChange: () => void): Promise<PhoneSpace | undefined> {
+  static async load(
+    store: LocalStore,
+    onChange: () => void,
+    options?: PhoneSpaceOptions,
+  ): Promise<PhoneSpace | undefined> {
     const [device, space] = await Promise.all([store.get("device"), store.get("space")])
     if (!device || !space) return undefined
-    const phone = new PhoneSpace(store, device, space, onChange)
+    const phone = new PhoneSpace(store, device, space, onChange, options)
     const [group, pending] = await Promise.all([store.get("group"), store.get("pending")])
     if (group) {
       try {
@@ -99,7 +113,12 @@ export class PhoneSpace {
    * Starts pairing from an invite: registers this device at the hub's signal server, and posts a join
    * request that only a holder of the invite could have made. The hub answers with a Welcome in our mailbox.
    */
-  static async pair(store: LocalStore, invite: Invite, onChange: () => void): Promise<PhoneSpace> {
+  static async pair(
+    store: LocalStore,
+    invite: Invite,
+    onChange: () => void,
+    options?: PhoneSpaceOptions,
+  ): Promise<PhoneSpace> {
     const registered = await new SignalClient({ baseUrl: invite.signal }).registerDevice("phone")
     const pending = await createPendingJoin({ role: "phone", deviceId: registered.deviceId as DeviceId })
     const keys = pendingSignatureKeys(pending)
@@ -135,7 +154,7 @@ export class PhoneSpace {
       keyPackage: pending.keyPackage,
     })
     await authed.postToRoom(await pairingRoomId(invite.secret), request)
-    return new PhoneSpace(store, device, space, onChange)
+    return new PhoneSpace(store, device, space, onChange, options)
   }
 
   /** Follows the mailbox until stopped: long-polls, processes in order, saves, then acknowledges. */
@@ -149,6 +168,7 @@ export class PhoneSpace {
         if (this.stopped) return
         for (const m of messages) await this.process(m.seq, m.body)
         if (messages.length > 0) await this.client.ackMailbox(this.space.after)
+        await this.refreshIfDue()
         if (this.status.kind === "offline")
           this.status = this.session ? { kind: "paired" } : { kind: "waiting-for-hub" }
         backoff = 1000
@@ -201,6 +221,40 @@ export class PhoneSpace {
    * (their epochs' keys are gone, by design).
    */
   async requestRejoin(reason: string): Promise<void> {
+    this.session = undefined
+    this.captured = undefined
+    this.status = { kind: "repairing", reason }
+    await this.sendFreshKeys({ refresh: false })
+    this.onChange()
+  }
+
+  private refreshSentAt = 0
+
+  private async refreshIfDue() {
+    const every = this.options.keyRefreshMs ?? defaultKeyRefreshMs
+    const now = Date.now()
+    if (
+      !this.session ||
+      now - (this.space.keysFreshAt ?? 0) < every ||
+      now - this.refreshSentAt < refreshRetryMs
+    ) {
+      return
+    }
+    this.refreshSentAt = now
+    await this.refreshKeys()
+  }
+
+  /**
+   * Post-compromise security for the phone's leaf: the same request as a rejoin (fresh HPKE keys, same
+   * signature key), but the current session stays in use until the hub's new Welcome replaces it, so no clip
+   * is missed. ts-mls 1.6 cannot author MLS Update proposals, so this re-add is how phones refresh.
+   */
+  async refreshKeys(): Promise<void> {
+    if (!this.session) return
+    await this.sendFreshKeys({ refresh: true })
+  }
+
+  private async sendFreshKeys({ refresh }: { refresh: boolean }) {
     const keys = {
       publicKey: fromBase64(this.device.signPublicKey),
       signKey: fromBase64(this.device.signKey),
@@ -217,27 +271,26 @@ export class PhoneSpace {
       keys.signKey,
       (await loadSuite()).signature,
     )
-    this.session = undefined
-    this.captured = undefined
     await this.store.commit({
       put: {
         pending: {
           keyPackage: toBase64(pending.keyPackage),
           privatePackage: toBase64(pending.privatePackage),
           spaceId: this.space.spaceId,
+          refresh,
         },
       },
-      remove: ["group"],
+      ...(refresh ? {} : { remove: ["group" as const] }),
     })
-    this.status = { kind: "repairing", reason }
-    this.onChange()
     await this.client.sendToMailbox(this.space.hubDeviceId, request)
   }
 
   private async join(welcome: Uint8Array) {
-    if (this.session) throw new VigilError("UNEXPECTED_MESSAGE", "already a member; Welcome ignored")
     const pending = await this.store.get("pending")
     if (!pending) throw new VigilError("UNEXPECTED_MESSAGE", "Welcome without a pending pairing")
+    if (this.session && !pending.refresh) {
+      throw new VigilError("UNEXPECTED_MESSAGE", "already a member; Welcome ignored")
+    }
     const session = await SpaceSession.join({
       welcome,
       pending: {
@@ -257,6 +310,7 @@ export class PhoneSpace {
     }
     this.session = session
     this.joinedNow = true
+    this.space = { ...this.space, keysFreshAt: Date.now() }
     this.status = { kind: "paired" }
   }
 

@@ -44,12 +44,16 @@ export interface SpaceRecord {
   hubKey: string
   /** mailbox cursor: highest seq processed */
   after: number
+  /** when this phone last joined with fresh leaf keys (pairing, rejoin or refresh), ms */
+  keysFreshAt?: number
 }
 
 export interface PendingRecord {
   keyPackage: string
   privatePackage: string
   spaceId: string
+  /** A scheduled key refresh: the current session stays in use until the new Welcome arrives. */
+  refresh?: boolean
 }
 
 export interface EventRecord {
