@@ -27,6 +27,72 @@ export interface SignalClientOptions {
   fetch?: typeof fetch
 }
 
+/** A blob as the relay lists it. */
+export interface BlobInfo {
+  blobId: string
+  size: number
+  /** Upload time, ms since the epoch by the relay's clock. */
+  createdAt: number
+  /** When retention deletes it at the latest. */
+  expiresAt: number
+  /** Devices that still have to acknowledge it (empty when none were named). */
+  pendingRecipients: string[]
+}
+
+/** A hub in pairing mode seen from the caller's public address. */
+export interface PairingAnnouncement {
+  roomId: string
+  /** Opaque bytes the hub announced (a name, possibly encrypted). */
+  name: Uint8Array
+  deviceId: string
+  announcedAt: number
+  expiresAt: number
+}
+
+/** RTCIceServer as the relay hands it out. */
+export interface IceServerConfig {
+  urls: string | string[]
+  username?: string
+  credential?: string
+}
+
+/** A browser PushSubscription as `toJSON()` gives it. */
+export interface PushSubscriptionJson {
+  endpoint: string
+  expirationTime?: number | null
+  keys: { p256dh: string; auth: string }
+}
+
+export type PushUrgency = "very-low" | "low" | "normal" | "high"
+
+/** An opaque WebRTC signalling message relayed by the relay. */
+export interface SignalingMessage {
+  from: string
+  sentAt: number
+  body: Uint8Array
+}
+
+/** What `SignalClient.connect` needs of a WebSocket: the browser's, or the `ws` package's in Node. */
+export interface WebSocketLike {
+  readonly readyState: number
+  send(data: string): void
+  close(code?: number, reason?: string): void
+  addEventListener(type: "open" | "close" | "error" | "message", listener: (event: never) => void): void
+}
+export type WebSocketFactory = (url: string) => WebSocketLike
+
+export interface SocketOptions {
+  /** Stream the mailbox from this seq on (like `fetchMailbox(after)`); omit to not subscribe. */
+  after?: number
+  /** Mailbox messages, in seq order, pending ones first, then live. */
+  onMessages?: (messages: SignalMessage[]) => void
+  onSignal?: (message: SignalingMessage) => void
+  /** The socket closed (code 1001: relay shutting down, 4401: token refused, 4429: too many sockets). */
+  onClose?: (event: { code: number; reason: string }) => void
+  /** Defaults to `new WebSocket(url)` (the global one). */
+  webSocket?: WebSocketFactory
+}
+
 export interface PollOptions {
   /** Cancels a long poll (e.g. when the page hides); the call then throws SignalError ABORTED. */
   signal?: AbortSignal
@@ -219,14 +285,67 @@ export class SignalClient {
     await this.#request("DELETE", `/v1/spaces/${enc(spaceId)}/members/${enc(deviceId)}`)
   }
 
-  /** Uploads ciphertext; `blobId` must be the lowercase hex SHA-256 of `bytes`. */
+  /**
+   * Uploads ciphertext; `blobId` must be the lowercase hex SHA-256 of `bytes`. With `recipients`, the
+   * relay deletes the blob once each of them acknowledged it (`ackBlob`); it is deleted after the
+   * retention period in any case. Fails with QUOTA_EXCEEDED (413) when the space is full.
+   */
   async putBlob(
     spaceId: string,
     blobId: string,
     bytes: Uint8Array,
+    options: { recipients?: readonly string[] } = {},
   ): Promise<{ blobId: string; size: number }> {
-    const body = await this.#json("PUT", `/v1/spaces/${enc(spaceId)}/blobs/${enc(blobId)}`, { body: bytes })
+    const headers = options.recipients === undefined ? undefined : { "x-vigil-recipients": options.recipients.join(",") }
+    const body = await this.#json("PUT", `/v1/spaces/${enc(spaceId)}/blobs/${enc(blobId)}`, { body: bytes, headers })
     return { blobId: stringField(body, "blobId"), size: seqField(body, "size") }
+  }
+
+  /** The space's blobs, oldest first, a page at a time (pass `nextCursor` back as `cursor`). */
+  async listBlobs(
+    spaceId: string,
+    options: { cursor?: string; limit?: number } = {},
+  ): Promise<{ blobs: BlobInfo[]; usedBytes: number; quotaBytes: number; nextCursor: string | null }> {
+    const query = new URLSearchParams()
+    if (options.cursor !== undefined) query.set("cursor", options.cursor)
+    if (options.limit !== undefined) query.set("limit", String(options.limit))
+    const body = await this.#json("GET", `/v1/spaces/${enc(spaceId)}/blobs?${query.toString()}`)
+    const list = isRecord(body) ? body.blobs : undefined
+    if (!Array.isArray(list)) throw badResponse("blob list")
+    const blobs = list.map((b: unknown): BlobInfo => {
+      const pending = isRecord(b) ? b.pendingRecipients : undefined
+      if (!Array.isArray(pending) || !pending.every((d) => typeof d === "string")) throw badResponse("blob")
+      return {
+        blobId: stringField(b, "blobId"),
+        size: seqField(b, "size"),
+        createdAt: seqField(b, "createdAt"),
+        expiresAt: seqField(b, "expiresAt"),
+        pendingRecipients: pending as string[],
+      }
+    })
+    const next = isRecord(body) ? body.nextCursor : undefined
+    if (next !== null && typeof next !== "string") throw badResponse('"nextCursor"')
+    return { blobs, usedBytes: seqField(body, "usedBytes"), quotaBytes: seqField(body, "quotaBytes"), nextCursor: next }
+  }
+
+  /** Replaces the devices that must acknowledge the blob (owner only). */
+  async setBlobRecipients(spaceId: string, blobId: string, recipients: readonly string[]): Promise<void> {
+    await this.#request("PUT", `/v1/spaces/${enc(spaceId)}/blobs/${enc(blobId)}/recipients`, {
+      json: { recipients },
+    })
+  }
+
+  /** Acknowledges a blob (this device has it); `deleted` when that was the last pending recipient. */
+  async ackBlob(spaceId: string, blobId: string): Promise<{ deleted: boolean }> {
+    const body = await this.#json("POST", `/v1/spaces/${enc(spaceId)}/blobs/${enc(blobId)}/ack`)
+    const deleted = isRecord(body) ? body.deleted : undefined
+    if (typeof deleted !== "boolean") throw badResponse('"deleted"')
+    return { deleted }
+  }
+
+  /** Deletes a blob from the space (owner only). */
+  async deleteBlob(spaceId: string, blobId: string): Promise<void> {
+    await this.#request("DELETE", `/v1/spaces/${enc(spaceId)}/blobs/${enc(blobId)}`)
   }
 
   /** Downloads a blob, or a byte range of it. */
@@ -265,6 +384,114 @@ export class SignalClient {
     return { seq: seqField(body, "seq") }
   }
 
+  /**
+   * Announces this hub (in pairing mode) to phones behind the same public address, under `roomId`
+   * with an opaque `name` (≤ 256 bytes). Repeat it to stay listed.
+   */
+  async announcePairing(roomId: string, name: Uint8Array): Promise<{ roomId: string; expiresAt: number }> {
+    const body = await this.#json("POST", "/v1/pairing/announcements", {
+      json: { roomId, name: encodeBase64(name) },
+    })
+    return { roomId: stringField(body, "roomId"), expiresAt: seqField(body, "expiresAt") }
+  }
+
+  /** Hubs announcing from this device's public address, newest first. */
+  async listPairingAnnouncements(): Promise<PairingAnnouncement[]> {
+    const body = await this.#json("GET", "/v1/pairing/announcements")
+    const list = isRecord(body) ? body.announcements : undefined
+    if (!Array.isArray(list)) throw badResponse("announcement list")
+    return list.map((a: unknown) => {
+      let name: Uint8Array
+      try {
+        name = decodeBase64(stringField(a, "name"))
+      } catch {
+        throw badResponse("announcement name")
+      }
+      return {
+        roomId: stringField(a, "roomId"),
+        name,
+        deviceId: stringField(a, "deviceId"),
+        announcedAt: seqField(a, "announcedAt"),
+        expiresAt: seqField(a, "expiresAt"),
+      }
+    })
+  }
+
+  /** Withdraws this hub's announcement of `roomId`. */
+  async withdrawPairing(roomId: string): Promise<void> {
+    await this.#request("DELETE", `/v1/pairing/announcements/${enc(roomId)}`)
+  }
+
+  /** The ICE servers to use for WebRTC (empty unless the relay's operator configured some). */
+  async getIceServers(): Promise<IceServerConfig[]> {
+    const body = await this.#json("GET", "/v1/rtc/ice-servers")
+    const list = isRecord(body) ? body.iceServers : undefined
+    if (!Array.isArray(list)) throw badResponse("ICE server list")
+    return list.map((server: unknown) => {
+      if (!isRecord(server)) throw badResponse("ICE server")
+      const urls = server.urls
+      const validUrls = typeof urls === "string" || (Array.isArray(urls) && urls.every((u) => typeof u === "string"))
+      if (!validUrls) throw badResponse("ICE server urls")
+      const result: IceServerConfig = { urls: urls as string | string[] }
+      if (typeof server.username === "string") result.username = server.username
+      if (typeof server.credential === "string") result.credential = server.credential
+      return result
+    })
+  }
+
+  /**
+   * Hands an opaque (MLS-encrypted) signalling message to the other device's live WebSockets;
+   * `delivered: 0` means it is offline (use the mailbox instead).
+   */
+  async sendSignal(deviceId: string, bytes: Uint8Array): Promise<{ delivered: number }> {
+    const body = await this.#json("POST", `/v1/devices/${enc(deviceId)}/signal`, { body: bytes })
+    return { delivered: seqField(body, "delivered") }
+  }
+
+  /** The relay's VAPID public key (base64url), the `applicationServerKey` to subscribe with. */
+  async getVapidPublicKey(): Promise<string> {
+    return stringField(await this.#json("GET", "/v1/push/vapid-public-key"), "publicKey")
+  }
+
+  /** Registers this device's push subscription (replacing an earlier one). */
+  async setPushSubscription(subscription: PushSubscriptionJson): Promise<void> {
+    await this.#request("PUT", "/v1/push/subscription", { json: subscription })
+  }
+
+  async deletePushSubscription(): Promise<void> {
+    await this.#request("DELETE", "/v1/push/subscription")
+  }
+
+  /**
+   * Asks the relay to Web-Push an opaque (end-to-end encrypted, ≤ 3072 bytes) payload to the space's
+   * other devices, or to `to` among them (owner only).
+   */
+  async push(
+    spaceId: string,
+    payload: Uint8Array,
+    options: { ttlSeconds?: number; urgency?: PushUrgency; to?: readonly string[] } = {},
+  ): Promise<{ sent: number; removed: number; failed: number }> {
+    const body = await this.#json("POST", `/v1/spaces/${enc(spaceId)}/push`, {
+      json: { payload: encodeBase64(payload), ...options },
+    })
+    return { sent: seqField(body, "sent"), removed: seqField(body, "removed"), failed: seqField(body, "failed") }
+  }
+
+  /**
+   * Opens the relay's WebSocket (`/v1/ws`) as this device: live mailbox delivery and WebRTC
+   * signalling. The token goes in the first frame, never in the URL.
+   */
+  connect(options: SocketOptions = {}): SignalSocket {
+    if (this.#token === undefined) throw new SignalError(0, "UNAUTHENTICATED", "register or pass a token first")
+    const base = this.#baseUrl === "" ? (globalThis as { location?: { href: string } }).location?.href : this.#baseUrl
+    const url = new URL(`${this.#baseUrl}/v1/ws`, base)
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:"
+    const open =
+      options.webSocket ??
+      ((u: string) => new (globalThis as unknown as { WebSocket: new (u: string) => WebSocketLike }).WebSocket(u))
+    return new SignalSocket(open(url.toString()), this.#token, options)
+  }
+
   async readRoom(
     roomId: string,
     after: number,
@@ -273,6 +500,110 @@ export class SignalClient {
   ): Promise<SignalMessage[]> {
     const path = `/v1/rooms/${enc(roomId)}/messages?${pollQuery(after, waitMs)}`
     return decodeMessages(await this.#json("GET", path, { signal: options.signal }))
+  }
+}
+
+type Pending = { resolve: (frame: Record<string, unknown>) => void; reject: (err: SignalError) => void }
+
+/**
+ * A device's WebSocket to the relay. Frames are JSON; see docs/04-relay.md. Requests that expect an
+ * answer carry an `id` the relay echoes.
+ */
+export class SignalSocket {
+  /** Resolves once the relay accepted the token; rejects if it did not. */
+  readonly ready: Promise<{ deviceId: string }>
+  readonly #ws: WebSocketLike
+  readonly #options: SocketOptions
+  readonly #pending = new Map<string, Pending>()
+  #nextId = 1
+
+  constructor(ws: WebSocketLike, token: string, options: SocketOptions) {
+    this.#ws = ws
+    this.#options = options
+    this.ready = new Promise((resolve, reject) => {
+      this.#pending.set("auth", {
+        resolve: (frame) => resolve({ deviceId: String(frame.deviceId) }),
+        reject,
+      })
+    })
+    // Callers that never await `ready` must not see an unhandled rejection.
+    this.ready.catch(() => undefined)
+    ws.addEventListener("open", () => {
+      ws.send(JSON.stringify({ kind: "auth", token, id: "auth" }))
+      if (options.after !== undefined) ws.send(JSON.stringify({ kind: "subscribe", after: options.after }))
+    })
+    ws.addEventListener("message", (event: { data: unknown }) => this.#onFrame(event.data))
+    ws.addEventListener("close", (event: { code: number; reason: string }) => {
+      const failure = new SignalError(0, "NETWORK", `websocket closed (${event.code})`)
+      for (const pending of this.#pending.values()) pending.reject(failure)
+      this.#pending.clear()
+      options.onClose?.({ code: event.code, reason: event.reason })
+    })
+  }
+
+  #onFrame(data: unknown): void {
+    let frame: unknown
+    try {
+      frame = JSON.parse(String(data))
+    } catch {
+      return
+    }
+    if (!isRecord(frame) || typeof frame.kind !== "string") return
+    const id = typeof frame.id === "string" ? frame.id : undefined
+    if (id !== undefined) {
+      const pending = this.#pending.get(id)
+      if (pending !== undefined) {
+        this.#pending.delete(id)
+        if (frame.kind === "error") {
+          pending.reject(new SignalError(0, String(frame.code), String(frame.message)))
+        } else pending.resolve(frame)
+        return
+      }
+    }
+    if (frame.kind === "mailbox") {
+      this.#options.onMessages?.(decodeMessages(frame))
+    } else if (frame.kind === "signal") {
+      if (typeof frame.from !== "string" || !isSeq(frame.sentAt) || typeof frame.body !== "string") return
+      let body: Uint8Array
+      try {
+        body = decodeBase64(frame.body)
+      } catch {
+        return
+      }
+      this.#options.onSignal?.({ from: frame.from, sentAt: frame.sentAt, body })
+    }
+  }
+
+  #call(frame: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const id = String(this.#nextId++)
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject })
+      this.#ws.send(JSON.stringify({ ...frame, id }))
+    })
+  }
+
+  /** Streams the mailbox from `after` on (replaces an earlier subscription's position). */
+  async subscribe(after: number): Promise<void> {
+    await this.ready
+    await this.#call({ kind: "subscribe", after })
+  }
+
+  /** Deletes this device's messages with seq ≤ upTo. */
+  async ack(upTo: number): Promise<void> {
+    await this.ready
+    await this.#call({ kind: "ack", upTo })
+  }
+
+  /** Relays an opaque signalling message; resolves with how many of the recipient's sockets got it. */
+  async signal(to: string, body: Uint8Array): Promise<number> {
+    await this.ready
+    const answer = await this.#call({ kind: "signal", to, body: encodeBase64(body) })
+    if (!isSeq(answer.delivered)) throw badResponse('"delivered"')
+    return answer.delivered
+  }
+
+  close(): void {
+    this.#ws.close(1000, "bye")
   }
 }
 

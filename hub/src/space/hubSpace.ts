@@ -34,9 +34,10 @@ import {
 import { nodeAead } from "../crypto/nodeAead.ts"
 import type { Logger } from "../log.ts"
 import { writeFileAtomic } from "../store/atomicFile.ts"
+import { FileStateStore } from "../store/fileStateStore.ts"
 import {
-  loadHubState,
-  saveHubState,
+  parseHubState,
+  type HubRecords,
   type HubStateDoc,
   type NewOutboxEntry,
   type OutboxEntry,
@@ -91,7 +92,6 @@ export class HubSpace {
   private epochStartedAt = Date.now()
   private readonly client: SignalClient
   private readonly log: Logger
-  private readonly statePath: string
   /** Resolves when the outbox is empty; tests and shutdown wait on it. */
   private drainedWaiters: (() => void)[] = []
 
@@ -100,20 +100,20 @@ export class HubSpace {
     private session: SpaceSession,
     private readonly opts: HubSpaceOptions,
     private readonly hooks: { trust: TrustPolicy; persist: (state: Uint8Array) => Promise<void> },
+    private readonly store: FileStateStore<HubRecords>,
   ) {
     this.lastEpoch = session.epoch
     this.client = new SignalClient({ baseUrl: doc.signalUrl, token: doc.device.token })
     this.log = opts.logger
-    this.statePath = join(opts.dataDir, "hub-state.json")
   }
 
   /** Opens the saved space, or registers the hub at signal and founds a new one. */
   static async open(opts: HubSpaceOptions): Promise<HubSpace> {
-    const statePath = join(opts.dataDir, "hub-state.json")
-    let saved = await loadHubState(statePath)
+    const store = await FileStateStore.open<HubRecords>(join(opts.dataDir, "state.json"))
+    let saved = parseHubState(await store.get("hub"), store.path)
     if (!saved) {
       saved = await HubSpace.found(opts)
-      await saveHubState(statePath, saved)
+      await store.commit({ put: { hub: saved } })
       opts.logger.info(
         { spaceId: saved.spaceId, deviceId: saved.device.deviceId },
         "registered a new camera space",
@@ -128,7 +128,7 @@ export class HubSpace {
     const holder: { space?: HubSpace } = {}
     const hooks = HubSpace.hooksFor(holder)
     const session = await SpaceSession.restore(fromBase64(saved.group), hooks)
-    const space = new HubSpace(saved, session, opts, hooks)
+    const space = new HubSpace(saved, session, opts, hooks, store)
     holder.space = space
     space.kickFlush()
     void space.runInbox()
@@ -218,7 +218,7 @@ export class HubSpace {
     next = { ...next, outbox: [...next.outbox, ...numbered], nextOutboxId: id }
     if (change) next = change(next)
     try {
-      await saveHubState(this.statePath, next)
+      await this.store.commit({ put: { hub: next } })
     } catch (err) {
       // The in-memory session moved ahead of the disk: go back to what is saved, so nothing unsaved is sent.
       this.session = await SpaceSession.restore(fromBase64(this.doc.group), this.hooks)
@@ -497,7 +497,7 @@ export class HubSpace {
           }
           await this.queue.run(async () => {
             const next = { ...this.doc, outbox: this.doc.outbox.filter((e) => e.id !== entry.id) }
-            await saveHubState(this.statePath, next)
+            await this.store.commit({ put: { hub: next } })
             this.doc = next
           })
           this.retryDelayMs = 500

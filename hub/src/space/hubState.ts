@@ -1,6 +1,4 @@
-import { readFile } from "node:fs/promises"
 import { z } from "zod"
-import { writeFileAtomic } from "../store/atomicFile.ts"
 
 /**
  * Everything the hub must not lose, in ONE file written atomically: its signal credentials, the MLS group
@@ -54,28 +52,20 @@ export class HubStateError extends Error {
   readonly code = "HUB_STATE_CORRUPT"
 }
 
-export async function loadHubState(path: string): Promise<HubStateDoc | undefined> {
-  let text: string
-  try {
-    text = await readFile(path, "utf8")
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined
-    throw err
-  }
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    throw new HubStateError(`${path} is not valid JSON; refusing to start rather than lose the pairing`)
-  }
-  const parsed = hubStateSchema.safeParse(json)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    throw new HubStateError(`${path}: field ${issue?.path.join(".") ?? "?"}: ${issue?.message ?? "invalid"}`)
-  }
-  return parsed.data
+/** The records the hub keeps in its StateStore: one document, replaced whole on every change. */
+export interface HubRecords extends Record<string, unknown> {
+  hub: HubStateDoc
 }
 
-export async function saveHubState(path: string, doc: HubStateDoc): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(doc))
+/** Validates the stored document; a damaged one stops the hub rather than silently losing its pairing. */
+export function parseHubState(value: unknown, source: string): HubStateDoc | undefined {
+  if (value === undefined) return undefined
+  const parsed = hubStateSchema.safeParse(value)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    throw new HubStateError(
+      `${source}: field ${issue?.path.join(".") ?? "?"}: ${issue?.message ?? "invalid"}`,
+    )
+  }
+  return parsed.data
 }

@@ -1,5 +1,5 @@
 import { openDB, type DBSchema, type IDBPDatabase } from "idb"
-import { bufferSource, fromUtf8, randomBytes, utf8 } from "@vigil/protocol"
+import { bufferSource, fromUtf8, randomBytes, utf8, type StateChange, type StateStore } from "@vigil/protocol"
 
 /**
  * The phone's local store. Everything secret (signal token, MLS state, clip keys, event metadata) is sealed
@@ -72,15 +72,24 @@ export interface EventRecord {
   seen: boolean
 }
 
-type RecordName = "device" | "space" | "pending" | "group"
+/** What the phone keeps in its StateStore, besides the events. */
+export interface PhoneRecords extends Record<string, unknown> {
+  device: DeviceRecord
+  space: SpaceRecord
+  pending: PendingRecord
+  /** base64 of ts-mls's encoding of the group state */
+  group: string
+}
 
-export class LocalStore {
+export class LocalStore<R extends Record<string, unknown> = PhoneRecords> implements StateStore<R> {
   private constructor(
     private readonly db: IDBPDatabase<VigilDb>,
     private readonly key: VaultKey,
   ) {}
 
-  static async open(name = "vigil"): Promise<LocalStore> {
+  static async open<R extends Record<string, unknown> = PhoneRecords>(
+    name = "vigil",
+  ): Promise<LocalStore<R>> {
     const db = await openDB<VigilDb>(name, 1, {
       upgrade(db) {
         db.createObjectStore("keys")
@@ -93,7 +102,7 @@ export class LocalStore {
       key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"])
       await db.put("keys", key, "vault")
     }
-    return new LocalStore(db, key)
+    return new LocalStore<R>(db, key)
   }
 
   private async seal(value: unknown, name: string): Promise<Sealed> {
@@ -115,24 +124,16 @@ export class LocalStore {
     return JSON.parse(fromUtf8(new Uint8Array(plain))) as T
   }
 
-  async get(name: "device"): Promise<DeviceRecord | undefined>
-  async get(name: "space"): Promise<SpaceRecord | undefined>
-  async get(name: "pending"): Promise<PendingRecord | undefined>
-  async get(name: "group"): Promise<string | undefined>
-  async get(name: RecordName): Promise<unknown> {
-    const sealed = await this.db.get("records", name)
-    return sealed ? this.unseal(sealed, name) : undefined
+  async get<K extends keyof R & string>(key: K): Promise<R[K] | undefined> {
+    const sealed = await this.db.get("records", key)
+    return sealed ? this.unseal<R[K]>(sealed, key) : undefined
   }
 
   /**
    * Writes records, removals and events atomically. Values are sealed before the transaction opens,
    * because an IndexedDB transaction commits as soon as it waits on anything else.
    */
-  async commit(change: {
-    put?: Partial<{ device: DeviceRecord; space: SpaceRecord; pending: PendingRecord; group: string }>
-    remove?: RecordName[]
-    events?: EventRecord[]
-  }): Promise<void> {
+  async commit(change: StateChange<R> & { events?: EventRecord[] }): Promise<void> {
     const puts = await Promise.all(
       Object.entries(change.put ?? {}).map(
         async ([name, value]) => [name, await this.seal(value, name)] as const,
