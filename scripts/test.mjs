@@ -72,5 +72,12 @@ if (wants("e2e")) {
   }
 }
 
+// CI only (it takes minutes): build HEAD twice from clean clones and require identical releases.
+if (process.env.CI && wants("reproduce")) {
+  const args = ["run", "--silent", "verify-build", "--", "--test-reproduce"]
+  if (step("reproducible build (two clean clones)", "npm", args)) passed++
+  else failed++
+}
+
 console.log(`\n${passed} passed, ${failed} failed`)
 process.exit(failed === 0 && passed > 0 ? 0 : 1)

@@ -3,8 +3,12 @@
  * The hub's command line. `hub start` runs the cameras and delivers encrypted clips; it prints a pairing
  * link for a phone while no phone is paired (or with --pair).
  */
+import { createHash } from "node:crypto"
+import { readFileSync } from "node:fs"
 import { parseArgs } from "node:util"
-import { resolve } from "node:path"
+import { basename, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
+import pkg from "../package.json" with { type: "json" }
 import { ConfigError, loadHubConfig, type HubConfig } from "./config.ts"
 import { resolveFfmpeg, resolveFfprobe } from "./ffmpeg.ts"
 import { createLogger } from "./log.ts"
@@ -21,7 +25,19 @@ Options:
   --name NAME            name phones show for this hub (default "My home")
   --synthetic-cycle S    seconds between passes of the synthetic camera's moving object
   --pair                 print a pairing link even if a phone is already paired
+  --version              print the version and the SHA-256 of this build
   -h, --help             show this help`
+
+/**
+ * `--version`: run from the release bundle, its SHA-256, to compare with the published release
+ * (docs/06-reproducible-builds.md).
+ */
+function versionText(): string {
+  const self = fileURLToPath(import.meta.url)
+  if (self.endsWith(".ts")) return `${pkg.name} ${pkg.version}\ndevelopment build (tsx)`
+  const digest = createHash("sha256").update(readFileSync(self)).digest("hex")
+  return `${pkg.name} ${pkg.version}\n${basename(self)} sha256 ${digest}`
+}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -36,8 +52,13 @@ async function main(argv: string[]): Promise<number> {
       "synthetic-cycle": { type: "string" },
       pair: { type: "boolean" },
       help: { type: "boolean", short: "h" },
+      version: { type: "boolean" },
     },
   })
+  if (values.version) {
+    console.log(versionText())
+    return 0
+  }
   const command = positionals[0] ?? "start"
   if (values.help || command !== "start") {
     console.log(usage)
@@ -82,6 +103,10 @@ async function main(argv: string[]): Promise<number> {
       webUrl: config.webUrl,
       hubName: config.name,
       logger: log,
+      suite:
+        config.ciphersuite === "xwing"
+          ? "MLS_256_XWING_AES256GCM_SHA512_Ed25519"
+          : "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519",
     })
   } catch (err) {
     console.error(`hub: cannot reach signal at ${config.signalUrl}: ${(err as Error).message}`)

@@ -26,6 +26,11 @@ export const hubConfigSchema = z.strictObject({
   /** Where phones open the PWA; defaults to the signal URL, which serves it. */
   webUrl: z.url({ protocol: /^https?$/ }).optional(),
   dataDir: z.string().min(1).default("./.vigil-data/hub"),
+  /**
+   * MLS ciphersuite for a new space: "suite1" (X25519, the default) or "xwing" (post-quantum hybrid
+   * X25519 + ML-KEM-768). Fixed once the space exists.
+   */
+  ciphersuite: z.enum(["suite1", "xwing"]).default("suite1"),
   cameras: z
     .array(cameraSchema)
     .min(1)

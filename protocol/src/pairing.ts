@@ -23,6 +23,7 @@ import {
 } from "./bytes.ts"
 import { CodecError, CryptoError, ProtocolStateError } from "./errors.ts"
 import type { DeviceId, SpaceId } from "./ids.ts"
+import { defaultSuiteName, supportedSuites, type SupportedSuite } from "./suite.ts"
 
 const invitePrefix = "v1."
 
@@ -35,6 +36,7 @@ const inviteSchema = z.strictObject({
   key: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
   secret: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
   exp: z.number().int().positive(),
+  suite: z.enum(supportedSuites).optional(),
 })
 
 export interface Invite {
@@ -49,6 +51,8 @@ export interface Invite {
   secret: Uint8Array
   /** Expiry, ms since the Unix epoch. */
   expiresAt: number
+  /** The space's MLS ciphersuite; the phone's key package must use it. */
+  suite: SupportedSuite
 }
 
 export function encodeInvite(invite: Invite): string {
@@ -61,6 +65,7 @@ export function encodeInvite(invite: Invite): string {
     key: toBase64Url(invite.hubKey),
     secret: toBase64Url(invite.secret),
     exp: invite.expiresAt,
+    ...(invite.suite === defaultSuiteName ? {} : { suite: invite.suite }),
   })
   return invitePrefix + toBase64Url(utf8(json))
 }
@@ -87,6 +92,7 @@ export function decodeInvite(text: string, now = Date.now()): Invite {
     hubKey: fromBase64Url(o.key),
     secret: fromBase64Url(o.secret),
     expiresAt: o.exp,
+    suite: o.suite ?? defaultSuiteName,
   }
 }
 

@@ -280,6 +280,10 @@ export class SpaceSession {
     return this.state.groupContext.epoch
   }
 
+  get suite(): CiphersuiteName {
+    return this.state.groupContext.cipherSuite
+  }
+
   get groupId(): Uint8Array {
     return this.state.groupContext.groupId
   }

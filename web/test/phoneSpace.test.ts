@@ -9,7 +9,14 @@ import { join } from "node:path"
 import { pino } from "pino"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { HubSpace } from "@vigil/hub"
-import { SignalClient, decodeInvite, randomBytes, type CameraId, type DeviceId } from "@vigil/protocol"
+import {
+  SignalClient,
+  decodeInvite,
+  randomBytes,
+  type CameraId,
+  type DeviceId,
+  type SupportedSuite,
+} from "@vigil/protocol"
 import { startTestRelay } from "@vigil/signal"
 import { PhoneSpace } from "../src/space/phoneSpace.ts"
 import { LocalStore } from "../src/store/db.ts"
@@ -43,7 +50,7 @@ describe("phone ↔ hub through signal", () => {
     await rm(hubDir, { recursive: true, force: true })
   })
 
-  async function openHub(options: { rotateIntervalMs?: number } = {}) {
+  async function openHub(options: { rotateIntervalMs?: number; suite?: SupportedSuite } = {}) {
     const hub = await HubSpace.open({
       dataDir: hubDir,
       signalUrl: relay.url,
@@ -220,5 +227,14 @@ describe("phone ↔ hub through signal", () => {
     await hub.deliverClip(clip(mp4))
     expect(await phone.loadClip(await firstEventAfter(store, new Set()))).toEqual(mp4)
     expect(phone.problems).toEqual([])
+  })
+
+  it("a space on the post-quantum X-Wing suite pairs, rotates and delivers like suite 1", async () => {
+    const hub = await openHub({ suite: "MLS_256_XWING_AES256GCM_SHA512_Ed25519" })
+    const { phone, store } = await pairPhone(hub, "phone-xwing")
+    const mp4 = fakeMp4()
+    await hub.deliverClip(clip(mp4))
+    expect(await phone.loadClip(await firstEventAfter(store, new Set()))).toEqual(mp4)
+    expect((await store.get("space"))?.suite).toBe("MLS_256_XWING_AES256GCM_SHA512_Ed25519")
   })
 })

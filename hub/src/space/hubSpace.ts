@@ -29,6 +29,7 @@ import {
   type EventLabel,
   type Invite,
   type SpaceId,
+  type SupportedSuite,
   type TrustPolicy,
 } from "@vigil/protocol"
 import { nodeAead } from "../crypto/nodeAead.ts"
@@ -50,6 +51,8 @@ export interface HubSpaceOptions {
   webUrl?: string
   hubName: string
   logger: Logger
+  /** MLS ciphersuite for a new space (an existing space keeps its own). Default suite 1. */
+  suite?: SupportedSuite
   /** The hub commits a fresh epoch at least this often, even with no clip (default one hour). */
   rotateIntervalMs?: number
 }
@@ -157,6 +160,7 @@ export class HubSpace {
       self: { role: "hub", deviceId: hubDeviceId },
       trust: (identity) => identity.role === "hub" && identity.deviceId === hubDeviceId,
       persist: async (state) => void (group = state),
+      suite: opts.suite,
     })
     if (!group) throw new VigilError("INTERNAL", "new group was not persisted")
     return {
@@ -274,6 +278,7 @@ export class HubSpace {
       hubKey: this.hubSignatureKey,
       secret: randomBytes(32),
       expiresAt: Date.now() + inviteTtlMs,
+      suite: this.session.suite as SupportedSuite,
     }
     const code = encodeInvite(invite)
     const webUrl = (this.opts.webUrl ?? this.doc.signalUrl).replace(/\/+$/, "")

@@ -6,6 +6,8 @@ import {
   createJoinRequest,
   createPendingJoin,
   createRejoinRequest,
+  defaultSuiteName,
+  supportedSuites,
   loadSuite,
   pendingSignatureKeys,
   decryptClip,
@@ -120,7 +122,10 @@ export class PhoneSpace {
     options?: PhoneSpaceOptions,
   ): Promise<PhoneSpace> {
     const registered = await new SignalClient({ baseUrl: invite.signal }).registerDevice("phone")
-    const pending = await createPendingJoin({ role: "phone", deviceId: registered.deviceId as DeviceId })
+    const pending = await createPendingJoin(
+      { role: "phone", deviceId: registered.deviceId as DeviceId },
+      invite.suite,
+    )
     const keys = pendingSignatureKeys(pending)
     const device: DeviceRecord = {
       signalUrl: invite.signal,
@@ -134,6 +139,7 @@ export class PhoneSpace {
       hubDeviceId: invite.hubDeviceId,
       hubName: invite.hubName,
       hubKey: toBase64(invite.hubKey),
+      suite: invite.suite,
       after: 0,
     }
     await store.commit({
@@ -260,7 +266,8 @@ export class PhoneSpace {
       signKey: fromBase64(this.device.signKey),
     }
     const deviceId = this.device.deviceId as DeviceId
-    const pending = await createPendingJoin({ role: "phone", deviceId }, undefined, keys)
+    const suite = supportedSuites.find((x) => x === this.space.suite) ?? defaultSuiteName
+    const pending = await createPendingJoin({ role: "phone", deviceId }, suite, keys)
     const request = await createRejoinRequest(
       {
         deviceId,
@@ -269,7 +276,7 @@ export class PhoneSpace {
         issuedAt: Date.now(),
       },
       keys.signKey,
-      (await loadSuite()).signature,
+      (await loadSuite(suite)).signature,
     )
     await this.store.commit({
       put: {

@@ -42,6 +42,8 @@ export interface SpaceRecord {
   hubName: string
   /** base64 of the hub's pinned signature key */
   hubKey: string
+  /** the space's MLS ciphersuite (from the invite); absent in records from before it was stored: suite 1 */
+  suite?: string
   /** mailbox cursor: highest seq processed */
   after: number
   /** when this phone last joined with fresh leaf keys (pairing, rejoin or refresh), ms */
