@@ -1,12 +1,14 @@
 import { describe, expect, it } from "vitest"
-import { randomBytes, toHex } from "./bytes.ts"
+import { fromHex, randomBytes, toHex } from "./bytes.ts"
 import { decryptClip, encryptClip } from "./clipFraming.ts"
 import { exportClipKey } from "./mediaKeys.ts"
 import type { DeviceIdentity, TrustPolicy } from "./credentials.ts"
 import { VigilError } from "./errors.ts"
 import { openHubMessage, signHubMessage, type ClipAnnouncement } from "./hubMessages.ts"
 import type { BlobId, CameraId, ClipId, DeviceId, SpaceId } from "./ids.ts"
-import { createPendingJoin, SpaceSession } from "./spaceSession.ts"
+import type { PendingJoin } from "./spaceSession.ts"
+import { createRejoinRequest, openRejoinRequest } from "./rejoin.ts"
+import { createPendingJoin, pendingSignatureKeys, SpaceSession } from "./spaceSession.ts"
 
 const id = () => toHex(randomBytes(16))
 const noPersist = async () => {}
@@ -134,5 +136,64 @@ describe("SpaceSession", () => {
     const { commit } = await restored.rotate()
     expect(await phones[0]!.open(commit, 0)).toMatchObject({ kind: "commit" })
     expect(phones[0]!.epoch).toBe(restored.epoch)
+  })
+
+  it("recovers a phone that missed a commit: signed rejoin, re-add in one commit, same identity", async () => {
+    const hubIdentity: DeviceIdentity = { role: "hub", deviceId: id() as DeviceId }
+    const phoneId = id() as DeviceId
+    const pinned = new Map<string, string>() // deviceId -> signature key (hex), as the hub records at pairing
+    const hub = await SpaceSession.create({
+      groupId: randomBytes(16),
+      self: hubIdentity,
+      trust: (who, key) =>
+        who.role === "hub" ? who.deviceId === hubIdentity.deviceId : pinned.get(who.deviceId) === toHex(key),
+      persist: noPersist,
+    })
+    const hubKey = toHex(hub.members()[0]!.signaturePublicKey)
+    const phoneTrust: TrustPolicy = (who, key) => who.role === "phone" || toHex(key) === hubKey
+    const first: PendingJoin = await createPendingJoin({ role: "phone", deviceId: phoneId })
+    const keys = pendingSignatureKeys(first)
+    pinned.set(phoneId, toHex(keys.publicKey))
+    const { welcome } = await hub.addMember(first.keyPackage)
+    const phone = await SpaceSession.join({ welcome, pending: first, trust: phoneTrust, persist: noPersist })
+
+    await hub.rotate() // this commit never reaches the phone
+    const { commit: next } = await hub.rotate()
+    await expect(phone.open(next, 0)).rejects.toMatchObject({ code: "COMMIT_MISSED" })
+
+    const fresh = await createPendingJoin({ role: "phone", deviceId: phoneId }, undefined, keys)
+    const now = Date.now()
+    const request = await createRejoinRequest(
+      {
+        deviceId: phoneId,
+        spaceId: toHex(hub.groupId) as SpaceId,
+        keyPackage: fresh.keyPackage,
+        issuedAt: now,
+      },
+      keys.signKey,
+      phone.signature,
+    )
+    const opened = await openRejoinRequest(
+      request,
+      (d) => (pinned.has(d) ? fromHex(pinned.get(d)!) : undefined),
+      hub.signature,
+      { now },
+    )
+    const readd = await hub.readdMember(phoneId, opened.keyPackage)
+    const back = await SpaceSession.join({
+      welcome: readd.welcome,
+      pending: fresh,
+      trust: phoneTrust,
+      persist: noPersist,
+    })
+    expect(back.epoch).toBe(hub.epoch)
+    expect(hub.members().filter((m) => m.identity.deviceId === phoneId)).toHaveLength(1)
+
+    const clipId = id() as ClipId
+    const hubClip = await exportClipKey(hub, clipId)
+    const blob = await encryptClip(hubClip.clipKey, new TextEncoder().encode("after recovery"))
+    expect(
+      new TextDecoder().decode(await decryptClip((await exportClipKey(back, clipId)).clipKey, blob)),
+    ).toBe("after recovery")
   })
 })
