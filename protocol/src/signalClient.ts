@@ -296,8 +296,12 @@ export class SignalClient {
     bytes: Uint8Array,
     options: { recipients?: readonly string[] } = {},
   ): Promise<{ blobId: string; size: number }> {
-    const headers = options.recipients === undefined ? undefined : { "x-vigil-recipients": options.recipients.join(",") }
-    const body = await this.#json("PUT", `/v1/spaces/${enc(spaceId)}/blobs/${enc(blobId)}`, { body: bytes, headers })
+    const headers =
+      options.recipients === undefined ? undefined : { "x-vigil-recipients": options.recipients.join(",") }
+    const body = await this.#json("PUT", `/v1/spaces/${enc(spaceId)}/blobs/${enc(blobId)}`, {
+      body: bytes,
+      headers,
+    })
     return { blobId: stringField(body, "blobId"), size: seqField(body, "size") }
   }
 
@@ -325,7 +329,12 @@ export class SignalClient {
     })
     const next = isRecord(body) ? body.nextCursor : undefined
     if (next !== null && typeof next !== "string") throw badResponse('"nextCursor"')
-    return { blobs, usedBytes: seqField(body, "usedBytes"), quotaBytes: seqField(body, "quotaBytes"), nextCursor: next }
+    return {
+      blobs,
+      usedBytes: seqField(body, "usedBytes"),
+      quotaBytes: seqField(body, "quotaBytes"),
+      nextCursor: next,
+    }
   }
 
   /** Replaces the devices that must acknowledge the blob (owner only). */
@@ -430,7 +439,8 @@ export class SignalClient {
     return list.map((server: unknown) => {
       if (!isRecord(server)) throw badResponse("ICE server")
       const urls = server.urls
-      const validUrls = typeof urls === "string" || (Array.isArray(urls) && urls.every((u) => typeof u === "string"))
+      const validUrls =
+        typeof urls === "string" || (Array.isArray(urls) && urls.every((u) => typeof u === "string"))
       if (!validUrls) throw badResponse("ICE server urls")
       const result: IceServerConfig = { urls: urls as string | string[] }
       if (typeof server.username === "string") result.username = server.username
@@ -474,7 +484,11 @@ export class SignalClient {
     const body = await this.#json("POST", `/v1/spaces/${enc(spaceId)}/push`, {
       json: { payload: encodeBase64(payload), ...options },
     })
-    return { sent: seqField(body, "sent"), removed: seqField(body, "removed"), failed: seqField(body, "failed") }
+    return {
+      sent: seqField(body, "sent"),
+      removed: seqField(body, "removed"),
+      failed: seqField(body, "failed"),
+    }
   }
 
   /**
@@ -482,13 +496,16 @@ export class SignalClient {
    * signalling. The token goes in the first frame, never in the URL.
    */
   connect(options: SocketOptions = {}): SignalSocket {
-    if (this.#token === undefined) throw new SignalError(0, "UNAUTHENTICATED", "register or pass a token first")
-    const base = this.#baseUrl === "" ? (globalThis as { location?: { href: string } }).location?.href : this.#baseUrl
+    if (this.#token === undefined)
+      throw new SignalError(0, "UNAUTHENTICATED", "register or pass a token first")
+    const base =
+      this.#baseUrl === "" ? (globalThis as { location?: { href: string } }).location?.href : this.#baseUrl
     const url = new URL(`${this.#baseUrl}/v1/ws`, base)
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:"
     const open =
       options.webSocket ??
-      ((u: string) => new (globalThis as unknown as { WebSocket: new (u: string) => WebSocketLike }).WebSocket(u))
+      ((u: string) =>
+        new (globalThis as unknown as { WebSocket: new (u: string) => WebSocketLike }).WebSocket(u))
     return new SignalSocket(open(url.toString()), this.#token, options)
   }
 

@@ -5,20 +5,22 @@
  * SIGNAL_LOG_LEVEL). Prints one line, `signal listening on http://HOST:PORT`, to stdout; logs go to
  * stderr. Bad settings exit with code 2.
  */
-import { mkdirSync, statSync } from "node:fs"
+import { createHash } from "node:crypto"
+import { mkdirSync, readFileSync, statSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
-import { join, resolve } from "node:path"
+import { basename, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
 import { pino } from "pino"
 import { createApp } from "./app.ts"
 import { parseServerConfig, resolveSignalConfig } from "./config.ts"
 import { Notifier } from "./http/notifier.ts"
 import { createLogger } from "./log.ts"
+import { loadOrCreateVapidKeys } from "./push/vapidKeys.ts"
+import { createWebPushSender } from "./push/webPushSender.ts"
 import { FsBlobStore } from "./store/fsBlobStore.ts"
 import { SqliteMetaStore } from "./store/sqliteMetaStore.ts"
-
-/** In-flight requests get this long after SIGTERM before their connections are cut. */
-const shutdownGraceMs = 10_000
+import pkg from "../package.json" with { type: "json" }
 
 function fail(message: string, exitCode: number): never {
   console.error(`signal: ${message}`)
@@ -33,12 +35,28 @@ function isDirectory(path: string): boolean {
   }
 }
 
+/**
+ * `--version`: run from the release bundle, its SHA-256, to compare with the published release
+ * (docs/06-reproducible-builds.md).
+ */
+function versionText(): string {
+  const self = fileURLToPath(import.meta.url)
+  if (self.endsWith(".ts")) return `${pkg.name} ${pkg.version}\ndevelopment build (tsx)`
+  const digest = createHash("sha256").update(readFileSync(self)).digest("hex")
+  return `${pkg.name} ${pkg.version}\n${basename(self)} sha256 ${digest}`
+}
+
 async function main(): Promise<void> {
-  const parsed = parseServerConfig(process.argv.slice(2), process.env)
+  if (process.argv.slice(2).includes("--version")) {
+    console.log(versionText())
+    return
+  }
+  const parsed = parseServerConfig(process.argv.slice(2), process.env, (path) => readFileSync(path, "utf8"))
   if (parsed.kind === "error") fail(parsed.message, 2)
-  const { port, host, logLevel } = parsed.config
+  const { port, host, logLevel, shutdownGraceMs } = parsed.config
   const dataDir = resolve(parsed.config.dataDir)
-  const webRoot = parsed.config.webRoot === undefined ? undefined : resolve(parsed.config.webRoot)
+  const webRootSetting = parsed.config.webRoot ?? parsed.config.signal.webRoot
+  const webRoot = webRootSetting === undefined ? undefined : resolve(webRootSetting)
   if (webRoot !== undefined && !isDirectory(webRoot)) fail(`web root is not a directory: ${webRoot}`, 2)
   try {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
@@ -50,10 +68,13 @@ async function main(): Promise<void> {
   const store = SqliteMetaStore.open(join(dataDir, "meta.sqlite"))
   const blobs = await FsBlobStore.open(join(dataDir, "blobs"))
   const notifier = new Notifier()
-  const config = resolveSignalConfig(webRoot === undefined ? {} : { webRoot })
-  const app = createApp({ store, blobs, config, logger, notifier })
+  const vapid = await loadOrCreateVapidKeys(dataDir)
+  const push = { sender: createWebPushSender(vapid, parsed.config.vapidSubject), publicKey: vapid.publicKey }
+  const config = resolveSignalConfig({ ...parsed.config.signal, webRoot })
+  const app = createApp({ store, blobs, config, logger, notifier, push })
 
   const server = createServer(app)
+  app.relay.attach(server)
   // Large clip uploads on slow uplinks need more than Node's default 5 minutes.
   server.requestTimeout = 30 * 60 * 1000
 
@@ -67,6 +88,8 @@ async function main(): Promise<void> {
     const shownHost = host.includes(":") ? `[${host}]` : host
     console.log(`signal listening on http://${shownHost}:${address.port}`)
     logger.info({ host, port: address.port, dataDir, webRoot }, "listening")
+    // Catch up on whatever expired while the relay was down.
+    app.relay.sweep().catch((err: unknown) => logger.error({ err }, "start-up sweep failed"))
   })
 
   let stopping = false
@@ -77,16 +100,26 @@ async function main(): Promise<void> {
     }
     stopping = true
     logger.info({ signal }, "shutting down")
-    // Wake long polls so they answer (empty) now instead of holding shutdown for up to 25 s.
-    notifier.closeAll()
-    server.close((err) => {
-      void store.close().then(() => {
+    // Stop accepting; in-flight requests (uploads) finish. Long polls are woken so they answer (empty)
+    // now instead of holding shutdown for up to 25 s; WebSockets are closed with 1001.
+    const closed = new Promise<Error | undefined>((r) => server.close((err) => r(err)))
+    // Connections turn idle as their last request finishes (a woken long poll, an upload): close
+    // them as they do rather than waiting for the keep-alive timeout.
+    server.closeIdleConnections()
+    setInterval(() => server.closeIdleConnections(), 100).unref()
+    const cut = setTimeout(() => {
+      logger.warn("grace period over, cutting the remaining connections")
+      server.closeAllConnections()
+    }, shutdownGraceMs)
+    cut.unref()
+    void app.relay
+      .shutdown()
+      .then(() => closed)
+      .then(async (err) => {
+        await store.close()
         logger.info("stopped")
         process.exit(err ? 1 : 0)
       })
-    })
-    server.closeIdleConnections()
-    setTimeout(() => server.closeAllConnections(), shutdownGraceMs).unref()
   }
   process.once("SIGTERM", shutdown)
   process.once("SIGINT", shutdown)

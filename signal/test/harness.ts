@@ -5,10 +5,12 @@ import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { expect } from "vitest"
-import { createApp } from "../src/app.ts"
+import { WebSocket } from "ws"
+import { createApp, type RelayApp } from "../src/app.ts"
 import { resolveSignalConfig, type SignalConfig } from "../src/config.ts"
 import { Notifier } from "../src/http/notifier.ts"
 import { createLogger } from "../src/log.ts"
+import type { PushService } from "../src/push/pushSender.ts"
 import type { BlobStore } from "../src/store/blobStore.ts"
 import { FsBlobStore } from "../src/store/fsBlobStore.ts"
 import type { MetaStore } from "../src/store/metaStore.ts"
@@ -20,6 +22,9 @@ export interface TestRelay {
   store: MetaStore
   blobs: BlobStore
   notifier: Notifier
+  app: RelayApp
+  /** `ws://127.0.0.1:PORT/v1/ws` */
+  wsUrl: string
   /** Stops the server and closes the store (the data dir is kept when it was passed in). */
   close(): Promise<void>
 }
@@ -29,6 +34,7 @@ export interface TestRelayOptions {
   now?: () => number
   /** Use file-backed stores in this directory (kept on close) instead of memory + a temp dir. */
   dataDir?: string
+  push?: PushService
 }
 
 export async function makeTempDir(): Promise<string> {
@@ -50,8 +56,10 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
     config: resolveSignalConfig(options.config),
     logger: createLogger({ level: "silent" }),
     now: options.now,
+    push: options.push,
   })
   const server = createServer(app)
+  app.relay.attach(server)
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
   const { port } = server.address() as AddressInfo
   return {
@@ -59,8 +67,10 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
     store,
     blobs,
     notifier,
+    app,
+    wsUrl: `ws://127.0.0.1:${port}/v1/ws`,
     async close() {
-      notifier.closeAll()
+      await app.relay.shutdown()
       server.closeAllConnections()
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())))
       await store.close()
@@ -119,4 +129,77 @@ export async function expectError(res: Response, status: number, code: string): 
   const body = (await res.json()) as { error?: { code?: unknown; message?: unknown } }
   expect({ status: res.status, code: body.error?.code }).toEqual({ status, code })
   expect(typeof body.error?.message).toBe("string")
+}
+
+/** A WebSocket test client that queues the relay's frames for `next()`. */
+export interface TestSocket {
+  ws: WebSocket
+  /** The next frame (optionally the next of a kind, skipping others), or throws after `timeoutMs`. */
+  next(kind?: string, timeoutMs?: number): Promise<Record<string, unknown>>
+  send(frame: unknown): void
+  /** Resolves with the close code once the socket is closed. */
+  closed: Promise<number>
+  close(): Promise<void>
+}
+
+export async function openSocket(
+  relay: Pick<TestRelay, "wsUrl">,
+  options: { token?: string; headers?: Record<string, string>; localAddress?: string } = {},
+): Promise<TestSocket> {
+  const ws = new WebSocket(relay.wsUrl, { headers: options.headers, localAddress: options.localAddress })
+  const frames: Record<string, unknown>[] = []
+  const waiters: (() => void)[] = []
+  ws.on("message", (data) => {
+    frames.push(JSON.parse(String(data)) as Record<string, unknown>)
+    for (const w of waiters.splice(0)) w()
+  })
+  const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)))
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve())
+    ws.once("error", reject)
+  })
+  const socket: TestSocket = {
+    ws,
+    send: (frame) => ws.send(typeof frame === "string" ? frame : JSON.stringify(frame)),
+    async next(kind, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        const index = frames.findIndex((f) => kind === undefined || f.kind === kind)
+        if (index >= 0) return frames.splice(index, 1)[0] ?? {}
+        const left = deadline - Date.now()
+        if (left <= 0)
+          throw new Error(`no ${kind ?? "frame"} within ${timeoutMs} ms; got ${JSON.stringify(frames)}`)
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, left)
+          waiters.push(() => {
+            clearTimeout(timer)
+            resolve()
+          })
+        })
+      }
+    },
+    closed,
+    async close() {
+      ws.close()
+      await closed
+    },
+  }
+  if (options.token !== undefined) {
+    socket.send({ kind: "auth", token: options.token })
+    const ready = await socket.next()
+    expect(ready.kind).toBe("ready")
+  }
+  return socket
+}
+
+/** Polls `condition` every 5 ms for up to 2 s. */
+export async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 2000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time")
+    await new Promise((r) => setTimeout(r, 5))
+  }
 }

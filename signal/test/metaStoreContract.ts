@@ -64,6 +64,123 @@ export function describeMetaStoreContract(name: string, open: () => Promise<Meta
       expect(await store.getBlobRef(otherSpace, blob)).toBeUndefined()
     })
 
+    it("lists a space's devices", async () => {
+      await store.putMember(space, phone, 2)
+      expect((await store.listSpaceDevices(space)).sort()).toEqual([hub, phone].sort())
+      expect(await store.listSpaceDevices(hex("9", 32) as SpaceId)).toEqual([])
+    })
+
+    it("enforces the quota when recording a new blob, not for one already held", async () => {
+      const other = hex("d", 64) as BlobId
+      expect(
+        await store.putBlobRef({ spaceId: space, blobId: blob, size: 60, createdAt: 1, quotaBytes: 100 }),
+      ).toEqual({
+        kind: "ok",
+      })
+      expect(
+        await store.putBlobRef({ spaceId: space, blobId: other, size: 41, createdAt: 1, quotaBytes: 100 }),
+      ).toEqual({
+        kind: "quota",
+        usedBytes: 60,
+      })
+      expect(
+        await store.putBlobRef({ spaceId: space, blobId: blob, size: 60, createdAt: 2, quotaBytes: 60 }),
+      ).toEqual({
+        kind: "ok",
+      })
+      expect(await store.spaceUsage(space)).toBe(60)
+      expect(await store.spaceUsage(otherSpace)).toBe(0)
+    })
+
+    it("releases a blob when every named recipient acknowledged it", async () => {
+      await store.putMember(space, phone, 2)
+      await store.putBlobRef({
+        spaceId: space,
+        blobId: blob,
+        size: 10,
+        createdAt: 1,
+        recipients: [phone, hub, phone],
+      })
+      expect((await store.listBlobRefs(space, { limit: 10 }))[0]?.pendingRecipients).toEqual(
+        [hub, phone].sort(),
+      )
+      expect(await store.ackBlob(space, blob, stranger)).toEqual({ kind: "pending", remaining: 2 })
+      expect(await store.ackBlob(space, blob, phone)).toEqual({ kind: "pending", remaining: 1 })
+      expect(await store.ackBlob(space, blob, hub)).toEqual({ kind: "released" })
+      expect(await store.getBlobRef(space, blob)).toBeUndefined()
+      expect(await store.isBlobReferenced(blob)).toBe(false)
+      expect(await store.ackBlob(space, blob, hub)).toEqual({ kind: "absent" })
+    })
+
+    it("keeps a blob without recipients until retention, and releases in batches", async () => {
+      const blobs = ["1", "2", "3"].map((c) => hex(c, 64) as BlobId)
+      for (const [i, b] of blobs.entries())
+        await store.putBlobRef({ spaceId: space, blobId: b, size: 1, createdAt: 10 + i })
+      expect(await store.ackBlob(space, blobs[0]!, phone)).toEqual({ kind: "pending", remaining: 0 })
+      expect(await store.releaseBlobRefs(9, 100)).toEqual([])
+      expect(await store.releaseBlobRefs(11, 100)).toEqual([
+        { spaceId: space, blobId: blobs[0] },
+        { spaceId: space, blobId: blobs[1] },
+      ])
+      expect((await store.listBlobRefs(space, { limit: 10 })).map((b) => b.blobId)).toEqual([blobs[2]])
+    })
+
+    it("releases a blob whose last pending recipient left the space", async () => {
+      await store.putMember(space, phone, 2)
+      expect(await store.setBlobRecipients(space, blob, [phone])).toBe(false)
+      await store.putBlobRef({ spaceId: space, blobId: blob, size: 10, createdAt: 1 })
+      expect(await store.setBlobRecipients(space, blob, [phone])).toBe(true)
+      await store.deleteMember(space, phone)
+      expect(await store.releaseBlobRefs(0, 100)).toEqual([{ spaceId: space, blobId: blob }])
+    })
+
+    it("pages blob refs by creation time", async () => {
+      const blobs = ["3", "1", "2"].map((c) => hex(c, 64) as BlobId)
+      for (const [i, b] of blobs.entries())
+        await store.putBlobRef({ spaceId: space, blobId: b, size: 1, createdAt: 10 + i })
+      const first = await store.listBlobRefs(space, { limit: 2 })
+      expect(first.map((b) => b.blobId)).toEqual(blobs.slice(0, 2))
+      const last = first[1]!
+      const rest = await store.listBlobRefs(space, {
+        limit: 2,
+        after: { createdAt: last.createdAt, blobId: last.blobId },
+      })
+      expect(rest.map((b) => b.blobId)).toEqual([blobs[2]])
+      expect(await store.deleteBlobRef(space, blobs[2]!)).toBe(true)
+      expect(await store.deleteBlobRef(space, blobs[2]!)).toBe(false)
+    })
+
+    it("keeps one push subscription per device and removes it only for a matching endpoint", async () => {
+      const sub = (endpoint: string) => ({ deviceId: phone, endpoint, p256dh: "p", auth: "a" })
+      await store.putPushSubscription(sub("https://push.example/1"), 1)
+      await store.putPushSubscription(sub("https://push.example/2"), 2)
+      expect(await store.listPushSubscriptions([phone, hub])).toEqual([sub("https://push.example/2")])
+      await store.deletePushSubscription(phone, "https://push.example/1")
+      expect(await store.listPushSubscriptions([phone])).toHaveLength(1)
+      await store.deletePushSubscription(phone, "https://push.example/2")
+      expect(await store.listPushSubscriptions([phone])).toEqual([])
+    })
+
+    it("counts for the metrics", async () => {
+      await store.putBlobRef({ spaceId: space, blobId: blob, size: 10, createdAt: 1 })
+      await store.putBlobRef({ spaceId: otherSpace, blobId: blob, size: 10, createdAt: 1 })
+      await store.appendMailbox({
+        to: phone,
+        from: hub,
+        sentAt: 1,
+        body: new Uint8Array([1]),
+        maxMessages: 9,
+      })
+      expect(await store.stats()).toEqual({
+        devices: 3,
+        spaces: 2,
+        mailboxMessages: 1,
+        blobs: 1,
+        blobBytes: 10,
+        pushSubscriptions: 0,
+      })
+    })
+
     it("numbers mailbox messages per recipient, pages, acks and caps", async () => {
       const append = (to: DeviceId, n: number) =>
         store.appendMailbox({ to, from: hub, sentAt: n, body: new Uint8Array([n]), maxMessages: 3 })

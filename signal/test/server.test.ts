@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process"
-import { rm } from "node:fs/promises"
+import { createHash, randomBytes } from "node:crypto"
+import { readFile, rm, writeFile } from "node:fs/promises"
+import { request } from "node:http"
 import { createRequire } from "node:module"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -72,6 +74,86 @@ describe("server.ts", () => {
     expect(await answer.json()).toEqual({ messages: [] })
     expect(await server.exited).toBe(0)
     expect(Date.now() - started).toBeLessThan(10_000)
+  })
+
+  it("finishes an in-flight upload after SIGTERM, and keeps blobs and pending messages across a restart", async () => {
+    const dataDir = await makeTempDir()
+    dirs.push(dataDir)
+    const first = startServer(["--port", "0", "--data-dir", dataDir])
+    const url = await first.listening
+    expect(url, first.output().stderr).toBeDefined()
+    const api = async (path: string, init: RequestInit = {}) => fetch(`${url}${path}`, init)
+    const register = async (kind: string) =>
+      (await (
+        await api("/v1/devices", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ kind }),
+        })
+      ).json()) as { deviceId: string; token: string }
+    const hub = await register("hub")
+    const phone = await register("phone")
+    const auth = (d: { token: string }) => ({ authorization: `Bearer ${d.token}` })
+    const { spaceId } = (await (await api("/v1/spaces", { method: "POST", headers: auth(hub) })).json()) as {
+      spaceId: string
+    }
+    await api(`/v1/spaces/${spaceId}/members/${phone.deviceId}`, { method: "PUT", headers: auth(hub) })
+    const sent = await api(`/v1/devices/${phone.deviceId}/mailbox`, {
+      method: "POST",
+      headers: { ...auth(hub), "content-type": "application/octet-stream" },
+      body: new Uint8Array([7]),
+    })
+    expect(sent.status).toBe(201)
+
+    // A slow upload: half now, SIGTERM, the rest later. The relay must take it to the end.
+    const bytes = randomBytes(200_000)
+    const blobId = createHash("sha256").update(bytes).digest("hex")
+    const uploaded = new Promise<number>((resolve, reject) => {
+      const req = request(
+        `${url}/v1/spaces/${spaceId}/blobs/${blobId}`,
+        { method: "PUT", headers: { ...auth(hub), "content-type": "application/octet-stream" } },
+        (res) => {
+          res.resume()
+          resolve(res.statusCode ?? 0)
+        },
+      )
+      req.on("error", reject)
+      req.write(bytes.subarray(0, 100_000), () => {
+        first.child.kill("SIGTERM")
+        setTimeout(() => req.end(bytes.subarray(100_000)), 300)
+      })
+    })
+    expect(await uploaded).toBe(201)
+    expect(await first.exited).toBe(0)
+
+    const second = startServer(["--port", "0", "--data-dir", dataDir])
+    const url2 = await second.listening
+    expect(url2, second.output().stderr).toBeDefined()
+    const inbox = await fetch(`${url2}/v1/mailbox`, { headers: auth(phone) })
+    expect(((await inbox.json()) as { messages: { body: string }[] }).messages.map((m) => m.body)).toEqual([
+      "Bw==",
+    ])
+    const blob = await fetch(`${url2}/v1/spaces/${spaceId}/blobs/${blobId}`, {
+      headers: { ...auth(phone), range: "bytes=-10" },
+    })
+    expect(blob.status).toBe(206)
+    expect(Buffer.from(await blob.arrayBuffer()).equals(bytes.subarray(-10))).toBe(true)
+    // The VAPID key pair was made on first start and kept.
+    const vapid = JSON.parse(await readFile(join(dataDir, "vapid.json"), "utf8")) as { publicKey: string }
+    expect(await (await fetch(`${url2}/v1/push/vapid-public-key`)).json()).toEqual({
+      publicKey: vapid.publicKey,
+    })
+    second.child.kill("SIGTERM")
+    expect(await second.exited).toBe(0)
+  })
+
+  it("reads limits from a --config file and refuses a bad one naming the field", async () => {
+    const dir = await makeTempDir()
+    dirs.push(dir)
+    await writeFile(join(dir, "bad.json"), JSON.stringify({ spaceQuotaBytes: "lots" }))
+    const bad = startServer(["--config", join(dir, "bad.json"), "--data-dir", dir])
+    expect(await bad.exited).toBe(2)
+    expect(bad.output().stderr.trim()).toMatch(/^signal: --config: spaceQuotaBytes: /)
   })
 
   it("exits 2 with a one-line error naming a bad setting", async () => {

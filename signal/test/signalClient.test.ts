@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from "node:crypto"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { SignalClient, SignalError } from "../../protocol/src/signalClient.ts"
-import { startTestRelay, type TestRelay } from "./harness.ts"
+import { WebSocket } from "ws"
+import { SignalClient, SignalError, type WebSocketLike } from "../../protocol/src/signalClient.ts"
+import { startTestRelay, waitUntil, type TestRelay } from "./harness.ts"
 
 let relay: TestRelay
 beforeEach(async () => {
@@ -70,5 +71,129 @@ describe("SignalClient against the relay", () => {
     const polling = phone.fetchMailbox(0, 20_000, { signal: controller.signal })
     setTimeout(() => controller.abort(), 50)
     await expect(polling).rejects.toMatchObject({ code: "ABORTED" })
+  })
+})
+
+describe("SignalClient: blobs, pairing discovery, signalling, push", () => {
+  it("manages blob recipients, acknowledgements, listing and deletion", async () => {
+    const hub = new SignalClient({ baseUrl: relay.url })
+    const phone = new SignalClient({ baseUrl: relay.url })
+    await hub.registerDevice("hub")
+    const phoneDevice = await phone.registerDevice("phone")
+    const { spaceId } = await hub.createSpace()
+    await hub.addMember(spaceId, phoneDevice.deviceId)
+
+    const clip = new Uint8Array(randomBytes(1000))
+    const blobId = sha256Hex(clip)
+    await hub.putBlob(spaceId, blobId, clip, { recipients: [phoneDevice.deviceId] })
+    const listed = await phone.listBlobs(spaceId)
+    expect(listed).toMatchObject({ usedBytes: 1000, nextCursor: null })
+    expect(listed.blobs).toMatchObject([{ blobId, size: 1000, pendingRecipients: [phoneDevice.deviceId] }])
+    expect(await phone.ackBlob(spaceId, blobId)).toEqual({ deleted: true })
+    await expect(phone.getBlob(spaceId, blobId)).rejects.toMatchObject({ status: 404 })
+
+    await hub.putBlob(spaceId, blobId, clip)
+    await hub.setBlobRecipients(spaceId, blobId, [])
+    await hub.deleteBlob(spaceId, blobId)
+    expect((await hub.listBlobs(spaceId, { limit: 10 })).blobs).toEqual([])
+  })
+
+  it("announces a hub in pairing mode to phones behind the same address", async () => {
+    const hub = new SignalClient({ baseUrl: relay.url })
+    const phone = new SignalClient({ baseUrl: relay.url })
+    const hubDevice = await hub.registerDevice("hub")
+    await phone.registerDevice("phone")
+    const roomId = sha256Hex(randomBytes(8))
+    const name = new TextEncoder().encode("Front door")
+    expect((await hub.announcePairing(roomId, name)).roomId).toBe(roomId)
+    const [seen, ...rest] = await phone.listPairingAnnouncements()
+    expect(rest).toEqual([])
+    expect(seen).toMatchObject({ roomId, deviceId: hubDevice.deviceId, name })
+    await hub.withdrawPairing(roomId)
+    expect(await phone.listPairingAnnouncements()).toEqual([])
+  })
+
+  it("streams the mailbox and relays signals over the WebSocket", async () => {
+    const hub = new SignalClient({ baseUrl: relay.url })
+    const phone = new SignalClient({ baseUrl: relay.url })
+    const hubDevice = await hub.registerDevice("hub")
+    const phoneDevice = await phone.registerDevice("phone")
+    const { spaceId } = await hub.createSpace()
+    await hub.addMember(spaceId, phoneDevice.deviceId)
+    await hub.sendToMailbox(phoneDevice.deviceId, new Uint8Array([1]))
+    expect(await hub.getIceServers()).toEqual([])
+
+    const received: number[] = []
+    const signals: string[] = []
+    const webSocket = (url: string) => new WebSocket(url) as unknown as WebSocketLike
+    const phoneSocket = phone.connect({
+      after: 0,
+      webSocket,
+      onMessages: (messages) => received.push(...messages.map((m) => m.seq)),
+    })
+    const hubSocket = hub.connect({
+      webSocket,
+      onSignal: (s) => signals.push(new TextDecoder().decode(s.body)),
+    })
+    expect(await phoneSocket.ready).toEqual({ deviceId: phoneDevice.deviceId })
+    await hubSocket.ready
+    await hub.sendToMailbox(phoneDevice.deviceId, new Uint8Array([2]))
+    await waitUntil(() => received.length === 2)
+    expect(received).toEqual([1, 2])
+    await phoneSocket.ack(2)
+    expect(await phone.fetchMailbox(0)).toEqual([])
+
+    expect(await phoneSocket.signal(hubDevice.deviceId, new TextEncoder().encode("offer"))).toBe(1)
+    await waitUntil(() => signals.length === 1)
+    expect(signals).toEqual(["offer"])
+    expect(await hub.sendSignal(phoneDevice.deviceId, new Uint8Array([1]))).toEqual({ delivered: 1 })
+    await expect(phoneSocket.signal("0".repeat(32), new Uint8Array([1]))).rejects.toMatchObject({
+      code: "FORBIDDEN",
+    })
+
+    const closed = new Promise<number>((resolve) =>
+      new SignalClient({ baseUrl: relay.url, token: "A".repeat(43) }).connect({
+        webSocket,
+        onClose: (e) => resolve(e.code),
+      }),
+    )
+    expect(await closed).toBe(4401)
+    phoneSocket.close()
+    hubSocket.close()
+  })
+
+  it("registers push subscriptions and asks for pushes", async () => {
+    await relay.close()
+    const sent: string[] = []
+    relay = await startTestRelay({
+      push: {
+        publicKey: "B".repeat(87),
+        sender: { send: async (s) => (sent.push(s.endpoint), { kind: "sent" }) },
+      },
+    })
+    const hub = new SignalClient({ baseUrl: relay.url })
+    const phone = new SignalClient({ baseUrl: relay.url })
+    await hub.registerDevice("hub")
+    const phoneDevice = await phone.registerDevice("phone")
+    const { spaceId } = await hub.createSpace()
+    await hub.addMember(spaceId, phoneDevice.deviceId)
+    expect(await phone.getVapidPublicKey()).toBe("B".repeat(87))
+    const endpoint = "https://fcm.googleapis.com/fcm/send/abc"
+    await phone.setPushSubscription({
+      endpoint,
+      expirationTime: null,
+      keys: {
+        p256dh: Buffer.concat([Buffer.from([4]), randomBytes(64)]).toString("base64url"),
+        auth: randomBytes(16).toString("base64url"),
+      },
+    })
+    expect(await hub.push(spaceId, new Uint8Array([1, 2, 3]), { urgency: "high" })).toEqual({
+      sent: 1,
+      removed: 0,
+      failed: 0,
+    })
+    expect(sent).toEqual([endpoint])
+    await phone.deletePushSubscription()
+    expect((await hub.push(spaceId, new Uint8Array([1]))).sent).toBe(0)
   })
 })

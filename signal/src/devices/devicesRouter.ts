@@ -20,7 +20,7 @@ export function createDevicesRouter(ctx: AppContext): Router {
     res.status(201).json({ deviceId, token })
   })
 
-  router.get("/me", authenticate(ctx.store), (_req, res) => {
+  router.get("/me", authenticate(ctx), (_req, res) => {
     const device = authenticatedDevice(res)
     res.json({ deviceId: device.deviceId, kind: device.kind })
   })

@@ -1,8 +1,15 @@
+import type { IncomingMessage } from "node:http"
 import type { SignalConfig } from "../config.ts"
 import type { Logger } from "../log.ts"
+import type { RelayMetrics } from "../metrics/metrics.ts"
+import type { AnnouncementStore } from "../pairing/announcementStore.ts"
+import type { PushService } from "../push/pushSender.ts"
 import type { BlobStore } from "../store/blobStore.ts"
 import type { MetaStore } from "../store/metaStore.ts"
+import type { LiveDevices } from "../ws/liveDevices.ts"
+import type { KeyedLock } from "./keyedLock.ts"
 import type { Notifier } from "./notifier.ts"
+import type { RateLimiter } from "./rateLimiter.ts"
 
 /** Everything a feature router needs, passed in one object. */
 export interface AppContext {
@@ -12,4 +19,18 @@ export interface AppContext {
   logger: Logger
   notifier: Notifier
   now: () => number
+  metrics: RelayMetrics
+  /** Serialises uploads and deletions of one blob id. */
+  blobLock: KeyedLock
+  /** Requests and WebSocket upgrades per client address. */
+  addressLimiter: RateLimiter
+  /** Authenticated requests and WebSocket frames per device. */
+  deviceLimiter: RateLimiter
+  /** The client's address (X-Forwarded-For honoured only from a trusted proxy). */
+  clientAddress: (req: IncomingMessage) => string
+  announcements: AnnouncementStore
+  /** Absent when the relay was started without Web Push. */
+  push: PushService | undefined
+  /** WebSocket connections by device, for live delivery. */
+  live: LiveDevices
 }

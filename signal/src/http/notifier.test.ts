@@ -45,4 +45,21 @@ describe("Notifier", () => {
     late.dispose()
     expect(notifier.listenerCount).toBe(0)
   })
+
+  it("calls a persistent listener on every notification until disposed, not on closeAll", () => {
+    const notifier = new Notifier()
+    let calls = 0
+    const stop = notifier.listen("k", () => calls++)
+    notifier.notify("k")
+    notifier.notify("k")
+    notifier.notify("other")
+    notifier.closeAll()
+    expect(calls).toBe(2)
+    expect(notifier.listenerCount).toBe(1)
+    stop()
+    stop()
+    notifier.notify("k")
+    expect(calls).toBe(2)
+    expect(notifier.listenerCount).toBe(0)
+  })
 })

@@ -58,6 +58,31 @@ export class Notifier {
     return { wait, dispose }
   }
 
+  /**
+   * Calls `onNotify` on every notification of `key` until the returned function is called (a
+   * WebSocket's mailbox feed). Not called by `closeAll`: the owner closes its own connection.
+   */
+  listen(key: string, onNotify: () => void): () => void {
+    let set = this.#listeners.get(key)
+    if (set === undefined) {
+      set = new Set()
+      this.#listeners.set(key, set)
+    }
+    const listener = (outcome: WaitOutcome): void => {
+      if (outcome === "notified") onNotify()
+    }
+    set.add(listener)
+    let disposed = false
+    return () => {
+      if (disposed) return
+      disposed = true
+      const current = this.#listeners.get(key)
+      if (current === undefined) return
+      current.delete(listener)
+      if (current.size === 0) this.#listeners.delete(key)
+    }
+  }
+
   /** Wakes every current waiter on `key`. */
   notify(key: string): void {
     const set = this.#listeners.get(key)

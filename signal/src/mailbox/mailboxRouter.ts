@@ -6,20 +6,18 @@ import { jsonBody, rawBody } from "../http/body.ts"
 import type { AppContext } from "../http/context.ts"
 import { pageSize, pollQuerySchema, readWithLongPoll, signalOnClose } from "../http/longPoll.ts"
 import { encodeWireMessage } from "../http/wireMessage.ts"
-import { deviceIdSchema, type DeviceId } from "../ids.ts"
+import { deviceIdSchema } from "../ids.ts"
+import { mailboxKey } from "./mailboxKey.ts"
 
 const recipientParams = z.object({ deviceId: deviceIdSchema })
 const ackSchema = z.object({ upTo: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) })
 
-/** Notifier key of a device's mailbox. */
-export function mailboxKey(deviceId: DeviceId): string {
-  return `mailbox:${deviceId}`
-}
+export { mailboxKey }
 
 /** Per-device store-and-forward queues: send, long-poll read, ack. */
 export function createMailboxRouter(ctx: AppContext): Router {
   const router = Router()
-  const auth = authenticate(ctx.store)
+  const auth = authenticate(ctx)
 
   router.post(
     "/devices/:deviceId/mailbox",
@@ -41,6 +39,7 @@ export function createMailboxRouter(ctx: AppContext): Router {
         maxMessages: ctx.config.maxMailboxMessages,
       })
       if (result.kind === "full") throw new ApiError("MAILBOX_FULL", "recipient mailbox is full")
+      ctx.metrics.mailboxMessages.inc()
       ctx.notifier.notify(mailboxKey(to))
       ctx.logger.debug(
         { from: sender.deviceId, to, seq: result.seq, size: body.byteLength },

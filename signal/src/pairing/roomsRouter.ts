@@ -20,7 +20,7 @@ function roomKey(roomId: RoomId): string {
  */
 export function createRoomsRouter(ctx: AppContext): Router {
   const router = Router()
-  const auth = authenticate(ctx.store)
+  const auth = authenticate(ctx)
   // Expired rooms are purged lazily, whenever rooms are used: no timer to stop on shutdown.
   const purge = (): Promise<void> => ctx.store.purgeRooms(ctx.now(), ctx.config.roomTombstoneMs)
 

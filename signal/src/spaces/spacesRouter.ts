@@ -11,7 +11,7 @@ const memberParams = z.object({ spaceId: spaceIdSchema, deviceId: deviceIdSchema
 /** `POST /v1/spaces` and membership: `PUT|DELETE /v1/spaces/:spaceId/members/:deviceId`. */
 export function createSpacesRouter(ctx: AppContext): Router {
   const router = Router()
-  const auth = authenticate(ctx.store)
+  const auth = authenticate(ctx)
 
   router.post("/spaces", auth, async (_req, res) => {
     const device = authenticatedDevice(res)

@@ -24,6 +24,10 @@ export interface BlobStore {
   ): Promise<{ size: number }>
   /** Size of a stored blob, undefined when absent. */
   stat(blobId: BlobId): Promise<{ size: number } | undefined>
-  /** Streams a stored blob, or the inclusive `range` of it. */
+  /** Streams a stored blob, or the inclusive `range` of it. Rejects with ENOENT-like errors when absent. */
   read(blobId: BlobId, range?: ByteRange): Promise<Readable>
+  /** Deletes a stored blob durably; deleting an absent one is fine. */
+  delete(blobId: BlobId): Promise<void>
+  /** Every stored blob id (for the orphan sweep); order unspecified. */
+  list(): AsyncIterable<BlobId>
 }

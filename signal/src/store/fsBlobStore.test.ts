@@ -66,6 +66,22 @@ describe("FsBlobStore", () => {
     expect(await files(root)).toEqual([])
   })
 
+  it("lists and deletes stored blobs", async () => {
+    const { store, root } = await openStore()
+    const a = randomBytes(10)
+    const b = randomBytes(20)
+    await store.put(idOf(a), chunks(a), { maxBytes: 100 })
+    await store.put(idOf(b), chunks(b), { maxBytes: 100 })
+    await writeFile(join(root, "stray.txt"), "not a blob")
+    const listed: string[] = []
+    for await (const id of store.list()) listed.push(id)
+    expect(listed.sort()).toEqual([idOf(a), idOf(b)].sort())
+    await store.delete(idOf(a))
+    await store.delete(idOf(a))
+    expect(await store.stat(idOf(a))).toBeUndefined()
+    expect(await store.stat(idOf(b))).toEqual({ size: 20 })
+  })
+
   it("sweeps temp files left by a crash when opened", async () => {
     const { root } = await openStore()
     await mkdir(join(root, "ab"))

@@ -120,4 +120,30 @@ export class FsBlobStore implements BlobStore {
     const file = await open(this.#pathOf(blobId), "r")
     return file.createReadStream({ start: range?.start, end: range?.end })
   }
+
+  async delete(blobId: BlobId): Promise<void> {
+    const path = this.#pathOf(blobId)
+    await unlinkIfPresent(path)
+    try {
+      await syncDir(dirname(path))
+    } catch (err) {
+      if (!isErrno(err, "ENOENT")) throw err
+    }
+  }
+
+  async *list(): AsyncIterable<BlobId> {
+    for (const shard of await readdir(this.#root, { withFileTypes: true })) {
+      if (!shard.isDirectory() || !/^[0-9a-f]{2}$/.test(shard.name)) continue
+      let names: string[]
+      try {
+        names = await readdir(join(this.#root, shard.name))
+      } catch (err) {
+        if (isErrno(err, "ENOENT")) continue
+        throw err
+      }
+      for (const name of names) {
+        if (/^[0-9a-f]{64}$/.test(name) && name.startsWith(shard.name)) yield name as BlobId
+      }
+    }
+  }
 }

@@ -20,6 +20,45 @@ export interface StoredMessage {
 }
 
 export type MailboxAppendResult = { kind: "ok"; seq: number } | { kind: "full" }
+
+/** A blob as one space holds it. */
+export interface BlobRefRecord {
+  blobId: BlobId
+  size: number
+  createdAt: number
+  /** Devices that still have to acknowledge it; empty when none were named (or all acknowledged). */
+  pendingRecipients: DeviceId[]
+}
+
+export type PutBlobRefResult = { kind: "ok" } | { kind: "quota"; usedBytes: number }
+
+export type AckBlobResult =
+  | { kind: "pending"; remaining: number }
+  /** The last recipient acknowledged: the space's reference is gone (the bytes may still be shared). */
+  | { kind: "released" }
+  /** The blob is not (or no longer) in the space. */
+  | { kind: "absent" }
+
+/** A Web Push subscription of a device, as the browser's PushSubscription.toJSON() gives it. */
+export interface PushSubscriptionRecord {
+  deviceId: DeviceId
+  endpoint: string
+  /** Client public key (P-256, base64url). */
+  p256dh: string
+  /** Client auth secret (base64url). */
+  auth: string
+}
+
+/** Totals for /metrics. */
+export interface StoreStats {
+  devices: number
+  spaces: number
+  mailboxMessages: number
+  /** Distinct blobs referenced by at least one space, and their bytes. */
+  blobs: number
+  blobBytes: number
+  pushSubscriptions: number
+}
 export type RoomAppendResult = { kind: "ok"; seq: number } | { kind: "full" } | { kind: "expired" }
 
 /**
@@ -42,9 +81,43 @@ export interface MetaStore {
   /** True when some space has both devices in it (as owner or member). */
   shareSpace(a: DeviceId, b: DeviceId): Promise<boolean>
 
-  /** Records that a stored blob belongs to a space. Idempotent. */
-  putBlobRef(ref: { spaceId: SpaceId; blobId: BlobId; size: number; createdAt: number }): Promise<void>
+  /** Every device of the space: the owner and the members. Empty for an unknown space. */
+  listSpaceDevices(spaceId: SpaceId): Promise<DeviceId[]>
+
+  /**
+   * Records that a stored blob belongs to a space. Idempotent: a second call keeps the first
+   * `createdAt`. When `quotaBytes` is given and the space's blobs would then exceed it, nothing is
+   * recorded and the answer is `quota`. `recipients`, when given, replace the pending recipients.
+   */
+  putBlobRef(ref: {
+    spaceId: SpaceId
+    blobId: BlobId
+    size: number
+    createdAt: number
+    recipients?: readonly DeviceId[]
+    quotaBytes?: number
+  }): Promise<PutBlobRefResult>
   getBlobRef(spaceId: SpaceId, blobId: BlobId): Promise<{ size: number } | undefined>
+  /** The space's blobs, oldest first, at most `limit`, after `afterCreatedAt`/`afterBlobId` (paging). */
+  listBlobRefs(
+    spaceId: SpaceId,
+    options: { limit: number; after?: { createdAt: number; blobId: BlobId } },
+  ): Promise<BlobRefRecord[]>
+  /** Bytes of the blobs the space references. */
+  spaceUsage(spaceId: SpaceId): Promise<number>
+  /** Replaces the pending recipients; false when the blob is not in the space. */
+  setBlobRecipients(spaceId: SpaceId, blobId: BlobId, recipients: readonly DeviceId[]): Promise<boolean>
+  /** Removes the device from the blob's pending recipients, releasing the blob when it was the last. */
+  ackBlob(spaceId: SpaceId, blobId: BlobId, deviceId: DeviceId): Promise<AckBlobResult>
+  /** Drops the space's reference; false when there was none. */
+  deleteBlobRef(spaceId: SpaceId, blobId: BlobId): Promise<boolean>
+  /**
+   * Drops, at most `limit` at a time, the references created at or before `createdUpTo` and those
+   * whose named recipients have all acknowledged or left the space; returns what it dropped.
+   */
+  releaseBlobRefs(createdUpTo: number, limit: number): Promise<{ spaceId: SpaceId; blobId: BlobId }[]>
+  /** True when any space still references the blob (the bytes must be kept). */
+  isBlobReferenced(blobId: BlobId): Promise<boolean>
 
   /** Appends to the recipient's mailbox; seq grows by one per recipient and is never reused. */
   appendMailbox(message: {
@@ -72,6 +145,15 @@ export interface MetaStore {
   listRoomMessages(roomId: RoomId, after: number, limit: number, now: number): Promise<StoredMessage[]>
   /** Deletes the messages of rooms expired at `now`, and forgets rooms expired for `tombstoneMs`. */
   purgeRooms(now: number, tombstoneMs: number): Promise<void>
+
+  /** Sets the device's one push subscription (replacing any earlier one). */
+  putPushSubscription(subscription: PushSubscriptionRecord, createdAt: number): Promise<void>
+  /** Removes the device's subscription; with `endpoint`, only if it is still that one. */
+  deletePushSubscription(deviceId: DeviceId, endpoint?: string): Promise<void>
+  /** Subscriptions of the given devices. */
+  listPushSubscriptions(deviceIds: readonly DeviceId[]): Promise<PushSubscriptionRecord[]>
+
+  stats(): Promise<StoreStats>
 
   close(): Promise<void>
 }

@@ -1,15 +1,20 @@
 import Database from "better-sqlite3"
 import type { BlobId, DeviceId, DeviceKind, RoomId, SpaceId } from "../ids.ts"
 import type {
+  AckBlobResult,
+  BlobRefRecord,
   DeviceRecord,
   MailboxAppendResult,
   MetaStore,
+  PushSubscriptionRecord,
+  PutBlobRefResult,
   RoomAppendResult,
   SpaceRole,
+  StoreStats,
   StoredMessage,
 } from "./metaStore.ts"
 
-const schemaVersion = 1
+const schemaVersion = 2
 
 const schema = `
 CREATE TABLE IF NOT EXISTS devices (
@@ -70,6 +75,32 @@ CREATE TABLE IF NOT EXISTS room_messages (
 ) STRICT;
 `
 
+/** Schema changes after version 1, applied in order; entry i takes the database to version i + 2. */
+const migrations: readonly string[] = [
+  `
+ALTER TABLE blobs ADD COLUMN recipients_total INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS blobs_by_created ON blobs (created_at);
+CREATE INDEX IF NOT EXISTS blobs_by_blob ON blobs (blob_id);
+
+CREATE TABLE IF NOT EXISTS blob_recipients (
+  space_id  TEXT NOT NULL,
+  blob_id   TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  PRIMARY KEY (space_id, blob_id, device_id),
+  FOREIGN KEY (space_id, blob_id) REFERENCES blobs (space_id, blob_id) ON DELETE CASCADE
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS blob_recipients_by_device ON blob_recipients (device_id);
+
+CREATE TABLE IF NOT EXISTS push_subscriptions (
+  device_id  TEXT PRIMARY KEY REFERENCES devices (device_id),
+  endpoint   TEXT NOT NULL,
+  p256dh     TEXT NOT NULL,
+  auth       TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+`,
+]
+
 interface DeviceRow {
   device_id: string
   kind: string
@@ -82,6 +113,20 @@ interface MessageRow {
   sender_id: string
   sent_at: number
   body: Buffer
+}
+
+interface BlobRow {
+  blob_id: string
+  size: number
+  created_at: number
+  pending: string | null
+}
+
+interface PushRow {
+  device_id: string
+  endpoint: string
+  p256dh: string
+  auth: string
 }
 
 function toDevice(row: DeviceRow): DeviceRecord {
@@ -131,14 +176,86 @@ function prepareStatements(db: Database.Database) {
             b AS (SELECT space_id FROM spaces WHERE owner_id = ? UNION SELECT space_id FROM members WHERE device_id = ?)
        SELECT 1 AS one FROM a JOIN b USING (space_id) LIMIT 1`,
     ),
+    spaceDevices: db.prepare<[string, string], { device_id: string }>(
+      `SELECT owner_id AS device_id FROM spaces WHERE space_id = ?
+       UNION SELECT device_id FROM members WHERE space_id = ?`,
+    ),
     putBlobRef: db.prepare<[string, string, number, number], void>(
       "INSERT INTO blobs (space_id, blob_id, size, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
     ),
     getBlobRef: db.prepare<[string, string], { size: number }>(
       "SELECT size FROM blobs WHERE space_id = ? AND blob_id = ?",
     ),
-    mailboxCount: db.prepare<[string], { n: number }>(
-      "SELECT count(*) AS n FROM mailbox WHERE recipient_id = ?",
+    spaceUsage: db.prepare<[string], { used: number }>(
+      "SELECT coalesce(sum(size), 0) AS used FROM blobs WHERE space_id = ?",
+    ),
+    listBlobRefs: db.prepare<[string, number, string, number], BlobRow>(
+      `SELECT b.blob_id, b.size, b.created_at,
+              (SELECT group_concat(r.device_id) FROM blob_recipients r
+               WHERE r.space_id = b.space_id AND r.blob_id = b.blob_id) AS pending
+       FROM blobs b WHERE b.space_id = ? AND (b.created_at, b.blob_id) > (?, ?)
+       ORDER BY b.created_at, b.blob_id LIMIT ?`,
+    ),
+    clearRecipients: db.prepare<[string, string], void>(
+      "DELETE FROM blob_recipients WHERE space_id = ? AND blob_id = ?",
+    ),
+    addRecipient: db.prepare<[string, string, string], void>(
+      "INSERT INTO blob_recipients (space_id, blob_id, device_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+    ),
+    setRecipientsTotal: db.prepare<[number, string, string], void>(
+      "UPDATE blobs SET recipients_total = ? WHERE space_id = ? AND blob_id = ?",
+    ),
+    recipientsTotal: db.prepare<[string, string], { n: number }>(
+      "SELECT recipients_total AS n FROM blobs WHERE space_id = ? AND blob_id = ?",
+    ),
+    deleteRecipient: db.prepare<[string, string, string], void>(
+      "DELETE FROM blob_recipients WHERE space_id = ? AND blob_id = ? AND device_id = ?",
+    ),
+    pendingCount: db.prepare<[string, string], { n: number }>(
+      "SELECT count(*) AS n FROM blob_recipients WHERE space_id = ? AND blob_id = ?",
+    ),
+    deleteRecipientsOfMember: db.prepare<[string, string], void>(
+      "DELETE FROM blob_recipients WHERE space_id = ? AND device_id = ?",
+    ),
+    deleteBlobRef: db.prepare<[string, string], void>("DELETE FROM blobs WHERE space_id = ? AND blob_id = ?"),
+    releasableBlobRefs: db.prepare<[number, number], { space_id: string; blob_id: string }>(
+      `SELECT space_id, blob_id FROM blobs WHERE created_at <= ?
+       UNION
+       SELECT b.space_id, b.blob_id FROM blobs b WHERE b.recipients_total > 0 AND NOT EXISTS
+         (SELECT 1 FROM blob_recipients r WHERE r.space_id = b.space_id AND r.blob_id = b.blob_id)
+       LIMIT ?`,
+    ),
+    blobReferenced: db.prepare<[string], { one: number }>(
+      "SELECT 1 AS one FROM blobs WHERE blob_id = ? LIMIT 1",
+    ),
+    putPush: db.prepare<[string, string, string, string, number], void>(
+      `INSERT INTO push_subscriptions (device_id, endpoint, p256dh, auth, created_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (device_id) DO UPDATE SET endpoint = excluded.endpoint, p256dh = excluded.p256dh,
+         auth = excluded.auth, created_at = excluded.created_at`,
+    ),
+    deletePush: db.prepare<[string], void>("DELETE FROM push_subscriptions WHERE device_id = ?"),
+    deletePushIf: db.prepare<[string, string], void>(
+      "DELETE FROM push_subscriptions WHERE device_id = ? AND endpoint = ?",
+    ),
+    pushOf: db.prepare<[string], PushRow>(
+      "SELECT device_id, endpoint, p256dh, auth FROM push_subscriptions WHERE device_id = ?",
+    ),
+    stats: db.prepare<[], StoreStats>(
+      `SELECT (SELECT count(*) FROM devices) AS devices,
+              (SELECT count(*) FROM spaces) AS spaces,
+              (SELECT count(*) FROM mailbox) AS mailboxMessages,
+              (SELECT count(*) FROM (SELECT DISTINCT blob_id FROM blobs)) AS blobs,
+              (SELECT coalesce(sum(size), 0) FROM (SELECT blob_id, max(size) AS size FROM blobs GROUP BY blob_id))
+                AS blobBytes,
+              (SELECT count(*) FROM push_subscriptions) AS pushSubscriptions`,
+    ),
+    // Acks delete a prefix and seqs are handed out one by one, so the pending messages are exactly
+    // lowest..mailbox_seq: two index lookups instead of counting rows on every append.
+    mailboxLowest: db.prepare<[string], { lo: number | null }>(
+      "SELECT min(seq) AS lo FROM mailbox WHERE recipient_id = ?",
+    ),
+    mailboxSeq: db.prepare<[string], { mailbox_seq: number }>(
+      "SELECT mailbox_seq FROM devices WHERE device_id = ?",
     ),
     nextMailboxSeq: db.prepare<[string], { mailbox_seq: number }>(
       "UPDATE devices SET mailbox_seq = mailbox_seq + 1 WHERE device_id = ? RETURNING mailbox_seq",
@@ -174,9 +291,42 @@ function prepareStatements(db: Database.Database) {
 type Statements = ReturnType<typeof prepareStatements>
 type MailboxAppend = Parameters<MetaStore["appendMailbox"]>[0]
 type RoomAppend = Parameters<MetaStore["appendRoomMessage"]>[0]
+type BlobRefPut = Parameters<MetaStore["putBlobRef"]>[0]
+
+function setRecipients(q: Statements, spaceId: string, blobId: string, recipients: readonly string[]): void {
+  q.clearRecipients.run(spaceId, blobId)
+  const unique = [...new Set(recipients)]
+  for (const deviceId of unique) q.addRecipient.run(spaceId, blobId, deviceId)
+  q.setRecipientsTotal.run(unique.length, spaceId, blobId)
+}
+
+function putBlobRef(q: Statements, ref: BlobRefPut): PutBlobRefResult {
+  const existing = q.getBlobRef.get(ref.spaceId, ref.blobId)
+  if (existing === undefined) {
+    if (ref.quotaBytes !== undefined) {
+      const used = q.spaceUsage.get(ref.spaceId)?.used ?? 0
+      if (used + ref.size > ref.quotaBytes) return { kind: "quota", usedBytes: used }
+    }
+    q.putBlobRef.run(ref.spaceId, ref.blobId, ref.size, ref.createdAt)
+  }
+  if (ref.recipients !== undefined) setRecipients(q, ref.spaceId, ref.blobId, ref.recipients)
+  return { kind: "ok" }
+}
+
+function ackBlob(q: Statements, spaceId: string, blobId: string, deviceId: string): AckBlobResult {
+  if (q.getBlobRef.get(spaceId, blobId) === undefined) return { kind: "absent" }
+  q.deleteRecipient.run(spaceId, blobId, deviceId)
+  const remaining = q.pendingCount.get(spaceId, blobId)?.n ?? 0
+  if (remaining > 0) return { kind: "pending", remaining }
+  // Only a blob that named recipients is released by acknowledgements; others wait for retention.
+  if ((q.recipientsTotal.get(spaceId, blobId)?.n ?? 0) === 0) return { kind: "pending", remaining: 0 }
+  q.deleteBlobRef.run(spaceId, blobId)
+  return { kind: "released" }
+}
 
 function appendMailbox(q: Statements, m: MailboxAppend): MailboxAppendResult {
-  const count = q.mailboxCount.get(m.to)?.n ?? 0
+  const lowest = q.mailboxLowest.get(m.to)?.lo ?? null
+  const count = lowest === null ? 0 : (q.mailboxSeq.get(m.to)?.mailbox_seq ?? lowest) - lowest + 1
   if (count >= m.maxMessages) return { kind: "full" }
   const next = q.nextMailboxSeq.get(m.to)
   if (next === undefined) throw new Error("mailbox recipient does not exist")
@@ -200,26 +350,63 @@ function appendRoomMessage(q: Statements, m: RoomAppend): RoomAppendResult {
 
 /**
  * MetaStore on SQLite (better-sqlite3): WAL journal, `synchronous=FULL` so an acknowledged write
- * survives power loss, schema created on open. Pass ":memory:" for tests.
+ * survives power loss, schema created (and migrated) on open. Pass ":memory:" for tests.
  */
 export class SqliteMetaStore implements MetaStore {
   readonly #db: Database.Database
   readonly #q: Statements
+  /** Mailbox appends waiting for the next group commit. */
+  #mailboxQueue: {
+    message: MailboxAppend
+    resolve: (result: MailboxAppendResult) => void
+    reject: (err: unknown) => void
+  }[] = []
   readonly #tx: {
     appendMailbox: Database.Transaction<(m: MailboxAppend) => MailboxAppendResult>
+    appendMailboxBatch: Database.Transaction<(ms: readonly MailboxAppend[]) => MailboxAppendResult[]>
     appendRoomMessage: Database.Transaction<(m: RoomAppend) => RoomAppendResult>
     purgeRooms: Database.Transaction<(now: number, tombstoneMs: number) => void>
+    putBlobRef: Database.Transaction<(ref: BlobRefPut) => PutBlobRefResult>
+    setBlobRecipients: Database.Transaction<(s: string, b: string, r: readonly string[]) => boolean>
+    ackBlob: Database.Transaction<(s: string, b: string, d: string) => AckBlobResult>
+    deleteMember: Database.Transaction<(s: string, d: string) => void>
+    releaseBlobRefs: Database.Transaction<
+      (before: number, limit: number) => { space_id: string; blob_id: string }[]
+    >
   }
 
   private constructor(db: Database.Database) {
     this.#db = db
-    this.#q = prepareStatements(db)
+    const q = prepareStatements(db)
+    this.#q = q
     this.#tx = {
-      appendMailbox: db.transaction((m: MailboxAppend) => appendMailbox(this.#q, m)),
-      appendRoomMessage: db.transaction((m: RoomAppend) => appendRoomMessage(this.#q, m)),
+      appendMailbox: db.transaction((m: MailboxAppend) => appendMailbox(q, m)),
+      appendMailboxBatch: db.transaction((ms: readonly MailboxAppend[]) =>
+        ms.map((m) => appendMailbox(q, m)),
+      ),
+      appendRoomMessage: db.transaction((m: RoomAppend) => appendRoomMessage(q, m)),
       purgeRooms: db.transaction((now: number, tombstoneMs: number) => {
-        this.#q.purgeRoomMessages.run(now)
-        this.#q.purgeRooms.run(now - tombstoneMs)
+        q.purgeRoomMessages.run(now)
+        q.purgeRooms.run(now - tombstoneMs)
+      }),
+      putBlobRef: db.transaction((ref: BlobRefPut) => putBlobRef(q, ref)),
+      setBlobRecipients: db.transaction((spaceId: string, blobId: string, recipients: readonly string[]) => {
+        if (q.getBlobRef.get(spaceId, blobId) === undefined) return false
+        setRecipients(q, spaceId, blobId, recipients)
+        return true
+      }),
+      ackBlob: db.transaction((spaceId: string, blobId: string, deviceId: string) =>
+        ackBlob(q, spaceId, blobId, deviceId),
+      ),
+      deleteMember: db.transaction((spaceId: string, deviceId: string) => {
+        q.deleteMember.run(spaceId, deviceId)
+        // A device that left can no longer acknowledge: it must not hold the space's blobs forever.
+        q.deleteRecipientsOfMember.run(spaceId, deviceId)
+      }),
+      releaseBlobRefs: db.transaction((before: number, limit: number) => {
+        const refs = q.releasableBlobRefs.all(before, limit)
+        for (const ref of refs) q.deleteBlobRef.run(ref.space_id, ref.blob_id)
+        return refs
       }),
     }
   }
@@ -236,8 +423,12 @@ export class SqliteMetaStore implements MetaStore {
       if (version > schemaVersion) {
         throw new Error(`database schema version ${version} is newer than this server (${schemaVersion})`)
       }
-      db.exec(schema)
-      db.pragma(`user_version = ${schemaVersion}`)
+      db.transaction(() => {
+        db.exec(schema)
+        // A fresh database has just got the version 1 tables.
+        for (let v = Math.max(version, 1); v < schemaVersion; v++) db.exec(migrations[v - 1] ?? "")
+        db.pragma(`user_version = ${schemaVersion}`)
+      }).immediate()
       return new SqliteMetaStore(db)
     } catch (err) {
       db.close()
@@ -275,28 +466,97 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async deleteMember(spaceId: SpaceId, deviceId: DeviceId): Promise<void> {
-    this.#q.deleteMember.run(spaceId, deviceId)
+    this.#tx.deleteMember.immediate(spaceId, deviceId)
   }
 
   async shareSpace(a: DeviceId, b: DeviceId): Promise<boolean> {
     return this.#q.shareSpace.get(a, a, b, b) !== undefined
   }
 
-  async putBlobRef(ref: {
-    spaceId: SpaceId
-    blobId: BlobId
-    size: number
-    createdAt: number
-  }): Promise<void> {
-    this.#q.putBlobRef.run(ref.spaceId, ref.blobId, ref.size, ref.createdAt)
+  async listSpaceDevices(spaceId: SpaceId): Promise<DeviceId[]> {
+    return this.#q.spaceDevices.all(spaceId, spaceId).map((r) => r.device_id as DeviceId)
+  }
+
+  async putBlobRef(ref: BlobRefPut): Promise<PutBlobRefResult> {
+    return this.#tx.putBlobRef.immediate(ref)
   }
 
   async getBlobRef(spaceId: SpaceId, blobId: BlobId): Promise<{ size: number } | undefined> {
     return this.#q.getBlobRef.get(spaceId, blobId)
   }
 
-  async appendMailbox(message: MailboxAppend): Promise<MailboxAppendResult> {
-    return this.#tx.appendMailbox.immediate(message)
+  async listBlobRefs(
+    spaceId: SpaceId,
+    options: { limit: number; after?: { createdAt: number; blobId: BlobId } },
+  ): Promise<BlobRefRecord[]> {
+    const after = options.after ?? { createdAt: Number.MIN_SAFE_INTEGER, blobId: "" }
+    return this.#q.listBlobRefs.all(spaceId, after.createdAt, after.blobId, options.limit).map((row) => ({
+      blobId: row.blob_id as BlobId,
+      size: row.size,
+      createdAt: row.created_at,
+      pendingRecipients: row.pending === null ? [] : (row.pending.split(",").sort() as DeviceId[]),
+    }))
+  }
+
+  async spaceUsage(spaceId: SpaceId): Promise<number> {
+    return this.#q.spaceUsage.get(spaceId)?.used ?? 0
+  }
+
+  async setBlobRecipients(
+    spaceId: SpaceId,
+    blobId: BlobId,
+    recipients: readonly DeviceId[],
+  ): Promise<boolean> {
+    return this.#tx.setBlobRecipients.immediate(spaceId, blobId, recipients)
+  }
+
+  async ackBlob(spaceId: SpaceId, blobId: BlobId, deviceId: DeviceId): Promise<AckBlobResult> {
+    return this.#tx.ackBlob.immediate(spaceId, blobId, deviceId)
+  }
+
+  async deleteBlobRef(spaceId: SpaceId, blobId: BlobId): Promise<boolean> {
+    return this.#q.deleteBlobRef.run(spaceId, blobId).changes > 0
+  }
+
+  async releaseBlobRefs(createdUpTo: number, limit: number): Promise<{ spaceId: SpaceId; blobId: BlobId }[]> {
+    return this.#tx.releaseBlobRefs
+      .immediate(createdUpTo, limit)
+      .map((r) => ({ spaceId: r.space_id as SpaceId, blobId: r.blob_id as BlobId }))
+  }
+
+  async isBlobReferenced(blobId: BlobId): Promise<boolean> {
+    return this.#q.blobReferenced.get(blobId) !== undefined
+  }
+
+  /**
+   * Appends arriving in the same turn of the event loop are committed together: one transaction,
+   * one fsync, and no caller hears "ok" before its message is durable. Mailbox sends are the hot
+   * path, and with `synchronous=FULL` the fsync per commit is what limits them.
+   */
+  appendMailbox(message: MailboxAppend): Promise<MailboxAppendResult> {
+    return new Promise((resolve, reject) => {
+      this.#mailboxQueue.push({ message, resolve, reject })
+      if (this.#mailboxQueue.length === 1) setImmediate(() => this.#flushMailbox())
+    })
+  }
+
+  #flushMailbox(): void {
+    const batch = this.#mailboxQueue
+    this.#mailboxQueue = []
+    if (batch.length === 0) return
+    try {
+      const results = this.#tx.appendMailboxBatch.immediate(batch.map((b) => b.message))
+      batch.forEach((b, i) => b.resolve(results[i] ?? { kind: "full" }))
+    } catch {
+      // One bad append (e.g. a recipient deleted meanwhile) must not fail the others: retry alone.
+      for (const b of batch) {
+        try {
+          b.resolve(this.#tx.appendMailbox.immediate(b.message))
+        } catch (err) {
+          b.reject(err)
+        }
+      }
+    }
   }
 
   async listMailbox(to: DeviceId, after: number, limit: number): Promise<StoredMessage[]> {
@@ -322,6 +582,38 @@ export class SqliteMetaStore implements MetaStore {
 
   async purgeRooms(now: number, tombstoneMs: number): Promise<void> {
     this.#tx.purgeRooms.immediate(now, tombstoneMs)
+  }
+
+  async putPushSubscription(subscription: PushSubscriptionRecord, createdAt: number): Promise<void> {
+    const { deviceId, endpoint, p256dh, auth } = subscription
+    this.#q.putPush.run(deviceId, endpoint, p256dh, auth, createdAt)
+  }
+
+  async deletePushSubscription(deviceId: DeviceId, endpoint?: string): Promise<void> {
+    if (endpoint === undefined) this.#q.deletePush.run(deviceId)
+    else this.#q.deletePushIf.run(deviceId, endpoint)
+  }
+
+  async listPushSubscriptions(deviceIds: readonly DeviceId[]): Promise<PushSubscriptionRecord[]> {
+    const found: PushSubscriptionRecord[] = []
+    for (const deviceId of deviceIds) {
+      const row = this.#q.pushOf.get(deviceId)
+      if (row !== undefined) {
+        found.push({
+          deviceId: row.device_id as DeviceId,
+          endpoint: row.endpoint,
+          p256dh: row.p256dh,
+          auth: row.auth,
+        })
+      }
+    }
+    return found
+  }
+
+  async stats(): Promise<StoreStats> {
+    const row = this.#q.stats.get()
+    if (row === undefined) throw new Error("stats query returned no row")
+    return row
   }
 
   async close(): Promise<void> {

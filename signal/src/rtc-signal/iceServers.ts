@@ -1,0 +1,22 @@
+import { createHmac } from "node:crypto"
+import type { IceServer } from "../config.ts"
+
+/**
+ * The ICE servers to hand a device. With a TURN shared secret, `turn:`/`turns:` entries without
+ * static credentials get time-limited ones (the TURN REST API scheme coturn's `use-auth-secret`
+ * checks): username `<expiry seconds>:<deviceId>`, credential base64(HMAC-SHA1(secret, username)).
+ */
+export function iceServersFor(
+  servers: readonly IceServer[],
+  deviceId: string,
+  options: { turnSecret?: string; ttlMs: number; now: number },
+): IceServer[] {
+  return servers.map((server) => {
+    const urls = Array.isArray(server.urls) ? server.urls : [server.urls]
+    const isTurn = urls.some((u) => /^turns?:/i.test(u))
+    if (options.turnSecret === undefined || !isTurn || server.username !== undefined) return { ...server }
+    const username = `${Math.floor((options.now + options.ttlMs) / 1000)}:${deviceId}`
+    const credential = createHmac("sha1", options.turnSecret).update(username).digest("base64")
+    return { ...server, username, credential }
+  })
+}

@@ -1,0 +1,39 @@
+import { Router } from "express"
+import { z } from "zod"
+import { authenticate, authenticatedDevice } from "../http/auth.ts"
+import { rawBody } from "../http/body.ts"
+import type { AppContext } from "../http/context.ts"
+import { deviceIdSchema } from "../ids.ts"
+import { iceServersFor } from "./iceServers.ts"
+import { relaySignal } from "./relaySignal.ts"
+
+const recipientParams = z.object({ deviceId: deviceIdSchema })
+
+/**
+ * WebRTC signalling: `GET /v1/rtc/ice-servers` (from the settings; empty by default, no third-party
+ * STUN/TURN) and `POST /v1/devices/:deviceId/signal`, which hands an opaque, MLS-encrypted offer,
+ * answer or candidate to the recipient's live WebSockets (the same as a `signal` frame).
+ */
+export function createRtcRouter(ctx: AppContext): Router {
+  const router = Router()
+  const auth = authenticate(ctx)
+
+  router.get("/rtc/ice-servers", auth, (_req, res) => {
+    const device = authenticatedDevice(res)
+    const iceServers = iceServersFor(ctx.config.iceServers, device.deviceId, {
+      turnSecret: ctx.config.turnSecret,
+      ttlMs: ctx.config.turnCredentialTtlMs,
+      now: ctx.now(),
+    })
+    res.json({ iceServers })
+  })
+
+  router.post("/devices/:deviceId/signal", auth, ...rawBody(ctx.config.maxSignalBytes), async (req, res) => {
+    const sender = authenticatedDevice(res)
+    const { deviceId: to } = recipientParams.parse(req.params)
+    const delivered = await relaySignal(ctx, sender.deviceId, to, req.body as Buffer)
+    res.json({ delivered })
+  })
+
+  return router
+}
