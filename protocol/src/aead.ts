@@ -5,6 +5,7 @@
  * each.
  */
 import { bufferSource } from "./bytes.ts"
+import { CodecError } from "./errors.ts"
 
 export interface AeadKey {
   /** Returns ciphertext || 16-byte tag. */
@@ -44,4 +45,28 @@ export const webCryptoAead: AeadProvider = {
       },
     }
   },
+}
+
+/** Bytes exported from MLS for one clip or stream: a 16-byte AES-128-GCM key, then a 12-byte nonce salt. */
+export const mediaSecretLength = 28
+
+export interface MediaKey {
+  key: AeadKey
+  salt: Uint8Array
+}
+
+export async function importMediaSecret(
+  secret: Uint8Array,
+  aead: AeadProvider = webCryptoAead,
+): Promise<MediaKey> {
+  if (secret.length !== mediaSecretLength) throw new CodecError("media secret has the wrong length")
+  return { key: await aead.importAes128GcmKey(secret.subarray(0, 16)), salt: secret.slice(16) }
+}
+
+/** Nonce = salt XOR counter as a 96-bit big-endian integer (RFC 9605 §4.4.3 style). */
+export function counterNonce(salt: Uint8Array, counter: bigint): Uint8Array {
+  const nonce = new Uint8Array(salt)
+  const view = new DataView(nonce.buffer)
+  view.setBigUint64(4, view.getBigUint64(4) ^ counter)
+  return nonce
 }

@@ -24,14 +24,20 @@
  *
  * F marks the last chunk. Nonce = salt XOR (chunk index as a 96-bit big-endian integer).
  */
-import { webCryptoAead, type AeadKey, type AeadProvider } from "./aead.ts"
+import {
+  counterNonce,
+  importMediaSecret,
+  mediaSecretLength,
+  type AeadProvider,
+  type MediaKey,
+} from "./aead.ts"
 import { concatBytes, fromHex } from "./bytes.ts"
-import { CodecError, CryptoError } from "./errors.ts"
+import { CryptoError } from "./errors.ts"
 import type { ClipId } from "./ids.ts"
 
 export const clipExporterLabel = "vigil clip v1"
 /** Bytes taken from the exporter: 16 for the AES-128 key, 12 for the nonce salt. */
-export const clipSecretLength = 28
+export const clipSecretLength = mediaSecretLength
 export const clipChunkSize = 64 * 1024
 export const clipHeaderLength = 28
 const magic = 0x56
@@ -39,28 +45,20 @@ const version = 1
 const flagFinal = 0x01
 const tagLength = 16
 
-export interface ClipKey {
+export interface ClipKey extends MediaKey {
   clipId: ClipId
-  key: AeadKey
-  salt: Uint8Array
 }
 
 /** Imports the exported secret as an AES-128-GCM key (non-extractable under WebCrypto). */
 export async function importClipKey(
   clipId: ClipId,
   secret: Uint8Array,
-  aead: AeadProvider = webCryptoAead,
+  aead?: AeadProvider,
 ): Promise<ClipKey> {
-  if (secret.length !== clipSecretLength) throw new CodecError("clip secret has the wrong length")
-  return { clipId, key: await aead.importAes128GcmKey(secret.subarray(0, 16)), salt: secret.slice(16) }
+  return { clipId, ...(await importMediaSecret(secret, aead)) }
 }
 
-function nonceFor(salt: Uint8Array, index: number): Uint8Array {
-  const nonce = new Uint8Array(salt)
-  const view = new DataView(nonce.buffer)
-  view.setUint32(8, view.getUint32(8) ^ index)
-  return nonce
-}
+const nonceFor = (salt: Uint8Array, index: number) => counterNonce(salt, BigInt(index))
 
 function encodeHeader(clipId: Uint8Array, index: number, final: boolean, ctLength: number): Uint8Array {
   const h = new Uint8Array(clipHeaderLength)

@@ -32,22 +32,26 @@
  * 96-bit big-endian integer); sequence numbers start at 0 and never repeat within a stream, and every
  * stream has its own key, so a nonce is never reused.
  */
-import { webCryptoAead, type AeadKey, type AeadProvider } from "./aead.ts"
+import {
+  counterNonce,
+  importMediaSecret,
+  mediaSecretLength,
+  type AeadProvider,
+  type MediaKey,
+} from "./aead.ts"
 import { CodecError, CryptoError } from "./errors.ts"
 
 export const liveExporterLabel = "vigil live v1"
-export const liveSecretLength = 28
+export const liveSecretLength = mediaSecretLength
 export const frameHeaderLength = 32
 const magic = 0x4c
 const version = 1
 const flagKeyframe = 0x01
 const tagLength = 16
 
-export interface FrameKey {
+export interface FrameKey extends MediaKey {
   streamId: number
   epoch: bigint
-  key: AeadKey
-  salt: Uint8Array
 }
 
 export interface FrameMeta {
@@ -61,14 +65,12 @@ export async function importFrameKey(
   streamId: number,
   epoch: bigint,
   secret: Uint8Array,
-  aead: AeadProvider = webCryptoAead,
+  aead?: AeadProvider,
 ): Promise<FrameKey> {
-  if (secret.length !== liveSecretLength) throw new CodecError("live secret has the wrong length")
   if (!Number.isInteger(streamId) || streamId < 0 || streamId > 0xffffffff) {
     throw new CodecError("bad stream id")
   }
-  const key = await aead.importAes128GcmKey(secret.subarray(0, 16))
-  return { streamId, epoch, key, salt: secret.slice(16) }
+  return { streamId, epoch, ...(await importMediaSecret(secret, aead)) }
 }
 
 /** The exporter context for a stream id: its 4 bytes, big-endian. */
@@ -78,12 +80,7 @@ export function liveExporterContext(streamId: number): Uint8Array {
   return ctx
 }
 
-function nonceFor(salt: Uint8Array, seq: bigint): Uint8Array {
-  const nonce = new Uint8Array(salt)
-  const view = new DataView(nonce.buffer)
-  view.setBigUint64(4, view.getBigUint64(4) ^ seq)
-  return nonce
-}
+const nonceFor = counterNonce
 
 /** Seals one access unit. The caller gives each frame of a stream the next sequence number. */
 export async function protectFrame(fk: FrameKey, meta: FrameMeta, frame: Uint8Array): Promise<Uint8Array> {
