@@ -13,9 +13,19 @@ import { ConfigError, loadHubConfig, type HubConfig } from "./config.ts"
 import { resolveFfmpeg, resolveFfprobe } from "./ffmpeg.ts"
 import { createLogger } from "./log.ts"
 import { startCameraPipeline, type CameraPipeline } from "./camera/cameraPipeline.ts"
+import { runCamerasCommand, type CommandResult } from "./commands/cameras.ts"
+import { startControlServer } from "./commands/controlSocket.ts"
+import { runPairCommand } from "./commands/pair.ts"
+import { runStatusCommand } from "./commands/status.ts"
+import { startChildProcessDetector } from "./detect/childProcessDetector.ts"
+import type { ObjectDetector } from "./detect/objectDetector.ts"
+import { LiveService } from "./live/liveService.ts"
 import { HubSpace } from "./space/hubSpace.ts"
 
-const usage = `Usage: hub start [options]
+const usage = `Usage: hub [start] [options]       run the cameras and deliver encrypted clips
+       hub pair [options] [--no-wait]  show a one-time pairing code (QR) for a phone
+       hub status [options]            what the running hub is doing
+       hub cameras list|add|remove     edit the cameras in the config file (hub cameras --help)
 
 Options:
   --config FILE          JSON config file (optional; every setting has a default)
@@ -39,7 +49,72 @@ function versionText(): string {
   return `${pkg.name} ${pkg.version}\n${basename(self)} sha256 ${digest}`
 }
 
+function printResult(result: CommandResult): number {
+  for (const line of result.out) console.log(line)
+  for (const line of result.err) console.error(line)
+  return result.code
+}
+
+/** `hub pair` and `hub status`: the options they share with `hub start`. */
+async function runSpaceCommand(command: "pair" | "status", argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: "string" },
+      signal: { type: "string" },
+      "web-url": { type: "string" },
+      "data-dir": { type: "string" },
+      name: { type: "string" },
+      "no-wait": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  })
+  if (values.help) {
+    console.log(usage)
+    return 0
+  }
+  const config = await loadHubConfig(values.config, {
+    signalUrl: values.signal,
+    webUrl: values["web-url"],
+    dataDir: values["data-dir"],
+    name: values.name,
+  })
+  const dataDir = resolve(config.dataDir)
+  if (command === "status") return printResult(await runStatusCommand(dataDir))
+  return runPairCommand({
+    dataDir,
+    wait: !values["no-wait"],
+    print: (line) => console.log(line),
+    openSpace: () =>
+      HubSpace.open({
+        dataDir,
+        signalUrl: config.signalUrl,
+        webUrl: config.webUrl,
+        hubName: config.name,
+        logger: createLogger("hub"),
+        suite:
+          config.ciphersuite === "xwing"
+            ? "MLS_256_XWING_AES256GCM_SHA512_Ed25519"
+            : "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519",
+      }),
+  })
+}
+
 async function main(argv: string[]): Promise<number> {
+  const [subcommand, ...rest] = argv
+  try {
+    if (subcommand === "cameras") return printResult(await runCamerasCommand(rest))
+    if (subcommand === "pair" || subcommand === "status") return await runSpaceCommand(subcommand, rest)
+  } catch (err) {
+    if (
+      err instanceof ConfigError ||
+      (err as NodeJS.ErrnoException).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION"
+    ) {
+      console.error(`hub ${subcommand}: ${(err as Error).message}`)
+      return 2
+    }
+    throw err
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -113,12 +188,42 @@ async function main(argv: string[]): Promise<number> {
     return 1
   }
 
+  // One detector for all cameras, in its own process; without it events are labelled "motion".
+  let detector: ObjectDetector | undefined
+  if (config.detection.enabled && config.cameras.some((c) => c.detectObjects)) {
+    try {
+      detector = await startChildProcessDetector({
+        modelDir: config.detection.modelDir,
+        minScore: config.detection.minScore,
+      })
+      log.info({ detector: detector.name }, "object detection ready")
+    } catch (err) {
+      log.error({ err }, "object detection unavailable; events will be labelled motion")
+      console.error(
+        `hub: object detection unavailable (${(err as Error).message}); events will be labelled motion`,
+      )
+    }
+  }
+
+  // Live view (docs/05-livestream.md): answers phones' MLS-signalled offers over werift data channels.
+  const live = new LiveService({
+    space,
+    cameras: config.cameras,
+    logger: log.child({ component: "live" }),
+    iceServers: () => space.getIceServers(),
+  })
+  space.onLiveRequest((request, from) => live.handleRequest(request, from))
+  void live.start()
+
   const pipelines: CameraPipeline[] = config.cameras.map((camera) =>
     startCameraPipeline(camera, {
       ffmpegPath: ffmpeg.path,
       workDir: resolve(dataDir, "work"),
       recording: config.recording,
       logger: log.child({ camera: camera.id }),
+      detector,
+      detection: config.detection,
+      onAccessUnit: (unit) => live.pushAccessUnit(camera.id, unit),
       onClip: async (clip) => {
         const delivered = await space.deliverClip(clip)
         if (delivered) {
@@ -144,6 +249,25 @@ async function main(argv: string[]): Promise<number> {
     console.log(`To pair a phone, open this link on it within 15 minutes (it works once):`)
     console.log(`  Pairing link: ${url}`)
   }
+  const startedAt = Date.now()
+  const control = await startControlServer(dataDir, {
+    status: () => ({
+      name: config.name,
+      startedAt,
+      signalUrl: config.signalUrl,
+      phones: space.phones.length,
+      pendingOutbox: space.pendingOutbox,
+      detector: detector?.name,
+      cameras: pipelines.map((p) => p.status),
+    }),
+    invite: async () => {
+      const { url, invite } = await space.createInvite((phone) =>
+        console.log(`Phone paired (${phone.deviceId.slice(0, 8)}…). New clips are encrypted for it.`),
+      )
+      return { url, expiresAt: invite.expiresAt }
+    },
+  })
+
   if (space.phones.length === 0 || values.pair) await offerPairing()
   else console.log(`${space.phones.length} phone(s) paired. Run with --pair to add another.`)
 
@@ -155,7 +279,10 @@ async function main(argv: string[]): Promise<number> {
     process.once("SIGINT", () => stop("SIGINT"))
     process.once("SIGTERM", () => stop("SIGTERM"))
   })
+  control.close()
+  live.close()
   await Promise.all(pipelines.map((p) => p.stop()))
+  await detector?.close()
   await space.close()
   return 0
 }

@@ -5,18 +5,88 @@ import { z } from "zod"
  * The hub's configuration. Everything has an embedded default, so `hub start` runs with no file: one
  * synthetic camera, signal on this machine. A config file (JSON) overrides any part; errors name the field.
  */
+const point = z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)])
+const polygon = z.array(point).min(3, "a polygon needs at least 3 points").max(64)
+
+/** Motion detection for one camera. Zones and masks are polygons in normalized coordinates (0–1, origin top left). */
+const motionSchema = z.strictObject({
+  /** 0 (only large, stark changes) – 1 (the faintest). */
+  sensitivity: z.number().min(0).max(1).default(0.5),
+  /** Fraction of the watched area that must change. */
+  minArea: z.number().min(0.0001).max(1).default(0.01),
+  /** Motion ends after this long without a changed frame. */
+  cooldownSeconds: z.number().min(0).max(120).default(2),
+  /** Only these areas are watched; empty: the whole picture. */
+  zones: z.array(polygon).max(16).default([]),
+  /** Never watched, even inside a zone. */
+  masks: z.array(polygon).max(16).default([]),
+  /** Rate of the small gray frames motion detection looks at. */
+  fps: z.number().int().min(1).max(15).default(5),
+})
+export type MotionConfig = z.infer<typeof motionSchema>
+const motionDefaults: MotionConfig = motionSchema.parse({})
+
+const cameraCommon = {
+  id: z.string().regex(/^[a-z0-9-]{1,32}$/, "lowercase letters, digits and dashes"),
+  name: z.string().min(1).max(64),
+  motion: motionSchema.default(motionDefaults),
+  /** Look for people, pets and vehicles when this camera sees motion (if the hub has a detector). */
+  detectObjects: z.boolean().default(true),
+}
+const evenSize = (max: number) =>
+  z
+    .number()
+    .int()
+    .min(64)
+    .max(max)
+    .refine((n) => n % 2 === 0, "must be even")
+
 const cameraSchema = z.discriminatedUnion("kind", [
   z.strictObject({
-    id: z.string().regex(/^[a-z0-9-]{1,32}$/, "lowercase letters, digits and dashes"),
-    name: z.string().min(1).max(64),
+    ...cameraCommon,
     kind: z.literal("synthetic"),
     /** Seconds between two passes of the scripted moving object. */
     cycleSeconds: z.number().min(4).max(3600).default(30),
     /** Seconds the object is in view during each cycle. */
     motionSeconds: z.number().min(1).max(600).default(4),
-    width: z.number().int().min(64).max(3840).default(640),
-    height: z.number().int().min(64).max(2160).default(360),
+    width: evenSize(3840).default(640),
+    height: evenSize(2160).default(360),
     fps: z.number().int().min(1).max(60).default(15),
+  }),
+  z.strictObject({
+    ...cameraCommon,
+    kind: z.literal("rtsp"),
+    /** `rtsp://user:password@host:554/path`; credentials never reach a log. */
+    url: z.string().regex(/^rtsps?:\/\/\S+$/i, "must start with rtsp:// or rtsps://"),
+    transport: z.enum(["tcp", "udp"]).default("tcp"),
+    timeoutSeconds: z.number().min(1).max(120).default(10),
+    /** The camera's frame rate; measured from the stream when absent. */
+    fps: z.number().min(1).max(120).optional(),
+  }),
+  z.strictObject({
+    ...cameraCommon,
+    kind: z.literal("file"),
+    /** A video file played in a loop as if it were a live camera. */
+    path: z.string().min(1),
+    /** Re-encode (default) so GOPs and profile are ours; false copies the file's H.264 as it is. */
+    transcode: z.boolean().default(true),
+    fps: z.number().int().min(1).max(60).default(15),
+    width: evenSize(3840).optional(),
+    height: evenSize(2160).optional(),
+  }),
+  z.strictObject({
+    ...cameraCommon,
+    kind: z.literal("v4l2"),
+    /** A V4L2 capture device (USB webcam). */
+    device: z
+      .string()
+      .regex(/^\/dev\/\S+$/, "must be a device path such as /dev/video0")
+      .default("/dev/video0"),
+    width: evenSize(3840).default(1280),
+    height: evenSize(2160).default(720),
+    fps: z.number().int().min(1).max(60).default(15),
+    /** What to ask the webcam for; most deliver mjpeg at larger sizes. */
+    inputFormat: z.enum(["mjpeg", "yuyv422"]).optional(),
   }),
 ])
 
@@ -44,6 +114,8 @@ export const hubConfigSchema = z.strictObject({
         width: 640,
         height: 360,
         fps: 15,
+        motion: motionDefaults,
+        detectObjects: true,
       },
     ]),
   recording: z
@@ -53,6 +125,21 @@ export const hubConfigSchema = z.strictObject({
       maxClipSeconds: z.number().min(2).max(600).default(30),
     })
     .default({ preRollSeconds: 5, postRollSeconds: 2, maxClipSeconds: 30 }),
+  /** Object detection (person, pet, vehicle), run only when motion fires, on the motion region. */
+  detection: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** "centernet": MB3-CenterNet (COCO) from @vladmandic/human on tfjs WASM, in its own process. */
+      backend: z.literal("centernet").default("centernet"),
+      /** Folder with centernet.json/.bin; default: the installed @vladmandic/human's models. */
+      modelDir: z.string().min(1).optional(),
+      minScore: z.number().min(0.05).max(0.99).default(0.3),
+      /** Seconds between two detections while motion goes on. */
+      intervalSeconds: z.number().min(0.2).max(60).default(1),
+      /** Detections per motion event at most. */
+      maxPerEvent: z.number().int().min(1).max(50).default(5),
+    })
+    .default({ enabled: true, backend: "centernet", minScore: 0.3, intervalSeconds: 1, maxPerEvent: 5 }),
 })
 
 export type HubConfig = z.infer<typeof hubConfigSchema>

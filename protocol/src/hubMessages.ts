@@ -10,7 +10,7 @@ import { z } from "zod"
 import type { Signature } from "ts-mls"
 import { concatBytes, fromUtf8, utf8 } from "./bytes.ts"
 import { CodecError, CryptoError } from "./errors.ts"
-import type { BlobId, CameraId, ClipId, SpaceId } from "./ids.ts"
+import type { BlobId, CameraId, ClipId, DeviceId, SpaceId } from "./ids.ts"
 
 const signLabel = utf8("vigil hub message v1")
 
@@ -35,7 +35,39 @@ export const clipAnnouncementSchema = z.strictObject({
   mimeType: z.string().max(128),
 })
 
-export const hubMessageSchema = z.discriminatedUnion("kind", [clipAnnouncementSchema])
+/**
+ * The hub's answer to a phone's live offer (liveRequest.ts), sent right after the commit that started a
+ * fresh epoch for this session: the phone exports the frame key from that epoch
+ * (`MLS-Exporter("vigil live v1", stream id, 28)`), after checking the epoch named here is its current one.
+ */
+export const liveAnswerSchema = z.strictObject({
+  kind: z.literal("live-answer"),
+  spaceId: hex(32),
+  /** The phone that asked; other members ignore the answer. */
+  to: hex(32),
+  sessionId: hex(32),
+  streamId: z.number().int().nonnegative().max(0xffffffff),
+  epoch: z.string().regex(/^[0-9]{1,20}$/),
+  cameraId: z.string().min(1).max(64),
+  cameraName: z.string().min(1).max(128),
+  /** The hub's SDP answer: its DTLS fingerprint and ICE candidates, complete (no trickle). */
+  sdp: z.string().min(1).max(16_384),
+})
+
+/** The hub will not serve a live offer (unknown camera, camera down, too many viewers). */
+export const liveRefusedSchema = z.strictObject({
+  kind: z.literal("live-refused"),
+  spaceId: hex(32),
+  to: hex(32),
+  sessionId: hex(32),
+  reason: z.string().max(200),
+})
+
+export const hubMessageSchema = z.discriminatedUnion("kind", [
+  clipAnnouncementSchema,
+  liveAnswerSchema,
+  liveRefusedSchema,
+])
 
 export type ClipAnnouncement = Omit<
   z.infer<typeof clipAnnouncementSchema>,
@@ -46,7 +78,16 @@ export type ClipAnnouncement = Omit<
   blobId: BlobId
   cameraId: CameraId
 }
-export type HubMessage = ClipAnnouncement
+export type LiveAnswer = Omit<z.infer<typeof liveAnswerSchema>, "spaceId" | "to" | "cameraId"> & {
+  spaceId: SpaceId
+  to: DeviceId
+  cameraId: CameraId
+}
+export type LiveRefused = Omit<z.infer<typeof liveRefusedSchema>, "spaceId" | "to"> & {
+  spaceId: SpaceId
+  to: DeviceId
+}
+export type HubMessage = ClipAnnouncement | LiveAnswer | LiveRefused
 
 function signedContent(groupId: Uint8Array, body: Uint8Array): Uint8Array {
   return concatBytes(signLabel, new Uint8Array([groupId.length]), groupId, body)
@@ -66,8 +107,20 @@ export async function signHubMessage(
   return concatBytes(head, sig, body)
 }
 
-/** Verifies and parses a hub message; any failure is a typed error, never a crash. */
+/** Verifies and parses a clip announcement; any other hub message, or any failure, is a typed error. */
 export async function openHubMessage(
+  bytes: Uint8Array,
+  groupId: Uint8Array,
+  hubKey: Uint8Array,
+  signature: Signature,
+): Promise<ClipAnnouncement> {
+  const msg = await openSignedHubMessage(bytes, groupId, hubKey, signature)
+  if (msg.kind !== "clip") throw new CodecError(`expected a clip announcement, got ${msg.kind}`)
+  return msg
+}
+
+/** Verifies and parses a hub message of any kind; any failure is a typed error, never a crash. */
+export async function openSignedHubMessage(
   bytes: Uint8Array,
   groupId: Uint8Array,
   hubKey: Uint8Array,

@@ -1,6 +1,7 @@
 import "./style.css"
 import { registerSW } from "virtual:pwa-register"
 import { decodeInvite, VigilError } from "@vigil/protocol"
+import { LiveView } from "./features/live/liveView.ts"
 import { settingsPanel } from "./features/settings/settingsPanel.ts"
 import { PhoneSpace } from "./space/phoneSpace.ts"
 import { LocalStore, type EventRecord } from "./store/db.ts"
@@ -16,13 +17,22 @@ interface AppState {
   error: string | undefined
   playing: { event: EventRecord; url?: string; error?: string } | undefined
   updateReady: (() => void) | undefined
+  live: LiveView | undefined
 }
 
 let app: AppState
 
 async function start() {
   const store = await LocalStore.open()
-  app = { store, space: undefined, events: [], error: undefined, playing: undefined, updateReady: undefined }
+  app = {
+    store,
+    space: undefined,
+    events: [],
+    error: undefined,
+    playing: undefined,
+    updateReady: undefined,
+    live: undefined,
+  }
   registerServiceWorker()
   const pairCode = new URLSearchParams(location.hash.slice(1)).get("pair")
   if (pairCode) {
@@ -84,6 +94,26 @@ function closePlayer() {
   if (app.playing?.url) URL.revokeObjectURL(app.playing.url)
   app.playing = undefined
   render()
+}
+
+/** Live view: one at a time; its element lives across renders so the canvas keeps its picture. */
+function openLive() {
+  if (!app.space || app.live) return
+  const live = new LiveView(app.space, {
+    cameraName: app.space.hubName,
+    onClose: () => {
+      app.live = undefined
+      render()
+    },
+  })
+  app.live = live
+  live.start()
+  render()
+}
+
+function liveButton() {
+  if (app.live) return null
+  return h("button", { class: "primary", "data-testid": "live-button", onclick: openLive }, "Live")
 }
 
 function statusChip() {
@@ -222,6 +252,7 @@ function render() {
       ),
     )
   } else {
+    body.push(app.live?.element ?? liveButton())
     body.push(player())
     body.push(
       h("h2", { class: "section-title", "data-testid": "paired-with" }, `Events — ${app.space.hubName}`),

@@ -132,3 +132,29 @@ describe("escapeFilterValue", () => {
     expect(escapeFilterValue("it's")).toBe("it\\\\\\'s")
   })
 })
+
+describe("buildCameraArgs: v4l2", () => {
+  it("opens the webcam at the asked size, rate and format, and encodes it like the synthetic camera", () => {
+    const args = buildCameraArgs({
+      kind: "v4l2",
+      device: "/dev/video2",
+      width: 640,
+      height: 480,
+      fps: 10,
+      inputFormat: "mjpeg",
+    })
+    expect(valueOf(args, "-f")).toBe("v4l2")
+    expect(valueOf(args, "-input_format")).toBe("mjpeg")
+    expect(valueOf(args, "-framerate")).toBe("10")
+    expect(valueOf(args, "-video_size")).toBe("640x480")
+    expect(valueOf(args, "-i")).toBe("/dev/video2")
+    expect(valueOf(args, "-c:v")).toBe("libx264")
+    expect(valueOf(args, "-g")).toBe("10")
+    expect(args.filter((a) => a.startsWith("pipe:"))).toEqual(["pipe:1", "pipe:3"])
+  })
+
+  it("refuses a device that is not under /dev and odd sizes", () => {
+    expect(() => buildCameraArgs({ kind: "v4l2", device: "video0" })).toThrow(CameraConfigError)
+    expect(() => buildCameraArgs({ kind: "v4l2", width: 641 })).toThrow(CameraConfigError)
+  })
+})

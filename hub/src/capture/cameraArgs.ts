@@ -27,6 +27,19 @@ export interface RtspCameraConfig {
   timeoutSeconds?: number
 }
 
+/** A V4L2 capture device (USB webcam); encoded to H.264 by us. */
+export interface V4l2CameraConfig {
+  kind: "v4l2"
+  /** Default /dev/video0. */
+  device?: string
+  /** Asked of the device; defaults 1280×720 at 15 fps. */
+  width?: number
+  height?: number
+  fps?: number
+  /** Pixel format to ask the device for (most webcams give larger sizes only as mjpeg). */
+  inputFormat?: "mjpeg" | "yuyv422"
+}
+
 /** Size and rate of the grayscale frames for motion detection (default 160×90 at 5 fps). */
 export interface MotionOutputConfig {
   width: number
@@ -36,7 +49,9 @@ export interface MotionOutputConfig {
 
 export const motionOutputDefaults: MotionOutputConfig = { width: 160, height: 90, fps: 5 }
 
-export type CameraConfig = (SyntheticCameraConfig | FileCameraConfig | RtspCameraConfig) & {
+export type CameraConfig = (
+  SyntheticCameraConfig | FileCameraConfig | RtspCameraConfig | V4l2CameraConfig
+) & {
   motion?: Partial<MotionOutputConfig>
   /** Keyframe interval when we encode (synthetic, transcoded file). Default 1 s. */
   keyframeSeconds?: number
@@ -121,6 +136,21 @@ export function buildCameraArgs(
         ...motionOutput,
       ]
     }
+    case "v4l2": {
+      const device = config.device ?? "/dev/video0"
+      if (!device.startsWith("/dev/")) throw new CameraConfigError("V4L2 device must be a /dev path")
+      const fps = positive("fps", config.fps ?? 15)
+      const size = evenSize(config.width ?? 1280, config.height ?? 720).replace(":", "x")
+      return [
+        ...head,
+        ...["-f", "v4l2", "-thread_queue_size", "64"],
+        ...(config.inputFormat ? ["-input_format", config.inputFormat] : []),
+        ...["-framerate", String(fps), "-video_size", size, "-i", device],
+        ...["-filter_complex", `[0:v:0]format=yuv420p,split=2[main][motionsrc];[motionsrc]${motionChain}`],
+        ...encodeOutput(fps, config.keyframeSeconds),
+        ...motionOutput,
+      ]
+    }
     case "rtsp": {
       if (!/^rtsps?:\/\//i.test(config.url))
         throw new CameraConfigError("RTSP camera URL must start with rtsp://")
@@ -128,6 +158,8 @@ export function buildCameraArgs(
       return [
         ...head,
         ...["-rtsp_transport", config.transport ?? "tcp", "-timeout", String(timeoutMicros)],
+        // Probe 1 s, not 5: everything read while probing reaches us late and in one burst.
+        ...["-analyzeduration", "1000000"],
         ...["-allowed_media_types", "video", "-i", config.url],
         ...["-filter_complex", `[0:v:0]${motionChain}`],
         // dump_extra must run before aud=insert: the other way round SPS/PPS land in front of the AUD and the

@@ -11,6 +11,8 @@ export const mediaErrorCodes = [
   "CLIP_MUX_FAILED",
   "CLIP_PROBE_FAILED",
   "USAGE_INVALID",
+  "DETECTOR_UNAVAILABLE",
+  "DETECTION_FAILED",
 ] as const
 export type MediaErrorCode = (typeof mediaErrorCodes)[number]
 
@@ -60,5 +62,16 @@ export class ClipMuxError extends MediaError {
   constructor(message: string, stderr: readonly string[] = [], options?: { cause?: unknown }) {
     super("CLIP_MUX_FAILED", message, options)
     this.stderr = stderr
+  }
+}
+
+/** The object detector could not be loaded (model files missing, WASM failed) or died. */
+export class DetectorError extends MediaError {
+  constructor(
+    code: "DETECTOR_UNAVAILABLE" | "DETECTION_FAILED",
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options)
   }
 }

@@ -106,4 +106,74 @@ describe("MotionDetector", () => {
     const bad: GrayFrame = { width: 4, height: 4, data: new Uint8Array(3), at: 0 }
     expect(() => new MotionDetector().push(bad)).toThrow(MediaError)
   })
+
+  describe("zones, masks and the motion region", () => {
+    // A box moving along the left third of the frame (x 10–40 of 160), rows 30–50.
+    const still = scene()
+    const leftMotion = Array.from({ length: 8 }, (_, i) =>
+      scene({ box: { x: 10 + (i % 2) * 10, y: 30, size: 20 } }),
+    )
+    const frames = [still, still, ...leftMotion]
+    const leftThird = [
+      [0, 0],
+      [1 / 3, 0],
+      [1 / 3, 1],
+      [0, 1],
+    ] as const
+    const rightHalf = [
+      [0.5, 0],
+      [1, 0],
+      [1, 1],
+      [0.5, 1],
+    ] as const
+
+    it("reports where it moved as a normalized box around the moving object", () => {
+      const results = run(new MotionDetector(), frames)
+      const region = results.find((r) => r.started)?.region
+      expect(region).toBeDefined()
+      // The object moves within x 10–40 px, y 30–50 px (at the starting frame, x 20–40): the region covers
+      // it, to a cell (8 px) or so, and nothing far from it.
+      expect(region!.x).toBeGreaterThanOrEqual(0)
+      expect(region!.x).toBeLessThanOrEqual(20 / width)
+      expect(region!.x + region!.width).toBeGreaterThanOrEqual(40 / width)
+      expect(region!.x + region!.width).toBeLessThanOrEqual(56 / width)
+      expect(region!.y).toBeLessThanOrEqual(30 / height)
+      expect(region!.y + region!.height).toBeGreaterThanOrEqual(50 / height)
+      expect(region!.y + region!.height).toBeLessThanOrEqual(64 / height)
+      expect(results.filter((r) => !r.motion).every((r) => r.region === undefined)).toBe(true)
+    })
+
+    it("sees motion inside a zone and ignores it outside", () => {
+      expect(run(new MotionDetector({ zones: [leftThird] }), frames).some((r) => r.started)).toBe(true)
+      const outside = run(new MotionDetector({ zones: [rightHalf] }), frames)
+      expect(outside.some((r) => r.motion)).toBe(false)
+      expect(outside.every((r) => r.score === 0)).toBe(true)
+    })
+
+    it("ignores motion under a mask, even inside a zone", () => {
+      const masked = run(new MotionDetector({ masks: [leftThird] }), frames)
+      expect(masked.some((r) => r.motion)).toBe(false)
+      const zoneMinusMask = run(new MotionDetector({ zones: [leftThird], masks: [leftThird] }), frames)
+      expect(zoneMinusMask.some((r) => r.motion)).toBe(false)
+    })
+
+    it("measures the changed area against the watched area, not the whole frame", () => {
+      // A small object: under 1 % of the frame, but over 1 % of a zone a tenth of the frame's size.
+      const tiny = Array.from({ length: 6 }, (_, i) =>
+        scene({ box: { x: 20 + (i % 2) * 4, y: 40, size: 10 } }),
+      )
+      const tinyFrames = [still, still, ...tiny]
+      expect(run(new MotionDetector({ minAreaFraction: 0.01 }), tinyFrames).some((r) => r.started)).toBe(
+        false,
+      )
+      const zone = [
+        [0, 0.25],
+        [0.32, 0.25],
+        [0.32, 0.75],
+        [0, 0.75],
+      ] as const
+      const zoned = run(new MotionDetector({ minAreaFraction: 0.01, zones: [zone] }), tinyFrames)
+      expect(zoned.some((r) => r.started)).toBe(true)
+    })
+  })
 })

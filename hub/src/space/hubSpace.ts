@@ -9,10 +9,13 @@ import {
   encodeInvite,
   encryptClip,
   exportClipKey,
+  exportFrameKey,
   fromBase64,
   fromHex,
   isRejoinRequest,
   keyPackageIdentity,
+  mlsWireformat,
+  openLiveRequest,
   openRejoinRequest,
   pairingRoomId,
   randomBytes,
@@ -27,7 +30,11 @@ import {
   type ClipId,
   type DeviceId,
   type EventLabel,
+  type FrameKey,
+  type HubMessage,
   type Invite,
+  type LiveAnswer,
+  type LiveRequest,
   type SpaceId,
   type SupportedSuite,
   type TrustPolicy,
@@ -69,7 +76,25 @@ export interface ClipToDeliver {
   label: EventLabel
   startedAt: number
   endedAt: number
+  /** When motion started (ms); `motionStartedAt - startedAt` is the pre-roll. */
+  motionStartedAt?: number
+  /** JPEG (at most 640 wide) of the best detection's picture, else of the motion's first picture. */
+  thumbnail?: Uint8Array
+  /**
+   * What object detection saw during the clip, best score first: label, the model's class, score 0–1,
+   * box normalized to the picture (0–1, origin top left), and when (ms).
+   */
+  detections?: {
+    label: Exclude<EventLabel, "motion">
+    className: string
+    score: number
+    box: { x: number; y: number; width: number; height: number }
+    at: number
+  }[]
 }
+
+/** Receives phones' live-view requests, already MLS-decrypted and checked against the phone's pinned key. */
+export type LiveRequestHandler = (request: LiveRequest, from: DeviceId) => void
 
 const inviteTtlMs = 15 * 60_000
 const roomPollMs = 20_000
@@ -97,6 +122,7 @@ export class HubSpace {
   private readonly log: Logger
   /** Resolves when the outbox is empty; tests and shutdown wait on it. */
   private drainedWaiters: (() => void)[] = []
+  private liveHandler: LiveRequestHandler | undefined
 
   private constructor(
     private doc: HubStateDoc,
@@ -351,8 +377,9 @@ export class HubSpace {
   }
 
   /**
-   * Reads the hub's own mailbox: phones write here when they need something from the hub (today: a rejoin
-   * after losing their state). Each message is handled, saved, then acknowledged.
+   * Reads the hub's own mailbox: phones write here when they need something from the hub (a rejoin after
+   * losing their state; live view, as MLS application messages). Each message is handled, saved, then
+   * acknowledged.
    */
   private async runInbox() {
     let backoff = 1000
@@ -373,21 +400,125 @@ export class HubSpace {
     }
   }
 
-  private handleInbox(seq: number, from: DeviceId, body: Uint8Array): Promise<void> {
-    return this.queue.run(async () => {
+  private async handleInbox(seq: number, from: DeviceId, body: Uint8Array): Promise<void> {
+    const live = await this.queue.run(async () => {
       let entries: NewOutboxEntry[] = []
       let change: ((doc: HubStateDoc) => HubStateDoc) | undefined
+      let request: LiveRequest | undefined
       try {
-        if (!isRejoinRequest(body))
-          throw new VigilError("UNEXPECTED_MESSAGE", "the hub accepts only rejoin requests")
-        ;({ entries, change } = await this.rejoinLocked(from, body))
-        this.log.info({ deviceId: from }, "phone rejoined after losing its state")
+        if (isRejoinRequest(body)) {
+          ;({ entries, change } = await this.rejoinLocked(from, body))
+          this.log.info({ deviceId: from }, "phone rejoined after losing its state")
+        } else request = await this.openLiveLocked(from, body)
       } catch (err) {
         if (!(err instanceof VigilError)) throw err
         this.log.warn({ err: describe(err), from, seq }, "refused a message in the hub mailbox")
       }
       await this.applyLocked(entries, (doc) => ({ ...(change ? change(doc) : doc), inboxAfter: seq }))
+      return request
     })
+    // Outside the queue: the handler answers through `openLiveSession`, which queues its own work.
+    if (live) this.liveHandler?.(live, from)
+  }
+
+  /** A phone's MLS application message: only live-view requests are expected there. */
+  private async openLiveLocked(from: DeviceId, body: Uint8Array): Promise<LiveRequest> {
+    if (mlsWireformat(body) !== "mls_private_message") {
+      throw new VigilError("UNEXPECTED_MESSAGE", "the hub accepts rejoin requests and MLS messages only")
+    }
+    // Only the hub commits: passing its own leaf makes the session refuse a commit from any phone.
+    const incoming = await this.session.open(body, this.session.ownLeafIndex)
+    if (incoming.kind !== "application") {
+      throw new VigilError("UNEXPECTED_MESSAGE", "a phone sent the hub a commit")
+    }
+    return openLiveRequest(incoming.data, {
+      groupId: this.session.groupId,
+      from,
+      pinnedKey: (deviceId) => {
+        const phone = this.doc.phones.find((p) => p.deviceId === deviceId)
+        return phone ? fromHex(phone.signatureKey) : undefined
+      },
+      signature: this.session.signature,
+      now: Date.now(),
+    })
+  }
+
+  /** Where phones' live-view requests go (the live service); without one they are logged and dropped. */
+  onLiveRequest(handler: LiveRequestHandler): void {
+    this.liveHandler = handler
+  }
+
+  /**
+   * Starts a live session for one phone: a fresh epoch (its commit goes to every phone), the stream's frame
+   * key exported from it, and the answer `makeAnswer` builds from that key, signed and sealed in the same
+   * epoch. Both are queued in one step, so the phone meets the answer right after the commit and derives
+   * the same key.
+   */
+  openLiveSession(
+    to: DeviceId,
+    streamId: number,
+    makeAnswer: (
+      frameKey: FrameKey,
+    ) => Promise<Omit<LiveAnswer, "kind" | "spaceId" | "to" | "streamId" | "epoch">>,
+  ): Promise<FrameKey> {
+    return this.queue.run(async () => {
+      if (!this.doc.phones.some((p) => p.deviceId === to)) {
+        throw new VigilError("NOT_A_MEMBER", `device ${to} is not paired`)
+      }
+      const { commit } = await this.session.rotate()
+      const frameKey = await exportFrameKey(this.session, streamId, nodeAead)
+      let sealed: Uint8Array
+      try {
+        const answer = await makeAnswer(frameKey)
+        sealed = await this.sealLocked({
+          ...answer,
+          kind: "live-answer",
+          spaceId: this.spaceId,
+          to,
+          streamId,
+          epoch: frameKey.epoch.toString(),
+        })
+      } catch (err) {
+        await this.applyLocked(this.mailToPhones(commit))
+        throw err
+      }
+      // One save for the new epoch and the answer; the asking phone's mail goes first (every phone still
+      // gets the commit before anything later), so its answer does not wait behind the others' commits.
+      const asker = this.doc.phones.filter((p) => p.deviceId === to)
+      const others = this.doc.phones.filter((p) => p.deviceId !== to)
+      await this.applyLocked([
+        ...this.mailToPhones(commit, asker),
+        { kind: "mail", to, body: toBase64(sealed) },
+        ...this.mailToPhones(commit, others),
+      ])
+      return frameKey
+    })
+  }
+
+  /** The ICE servers signal's operator configured for WebRTC (none by default). */
+  getIceServers() {
+    return this.client.getIceServers()
+  }
+
+  /** Signs, seals and mails one hub message to one phone (it is readable by the group, addressed to one). */
+  sendToPhone(to: DeviceId, message: HubMessage): Promise<void> {
+    return this.queue.run(() => this.sealForLocked(to, message))
+  }
+
+  private async sealForLocked(to: DeviceId, message: HubMessage) {
+    const sealed = await this.sealLocked(message)
+    await this.applyLocked([{ kind: "mail", to, body: toBase64(sealed) }])
+  }
+
+  /** Signs a hub message and seals it as an MLS application message (saved by the caller's applyLocked). */
+  private async sealLocked(message: HubMessage): Promise<Uint8Array> {
+    const signed = await signHubMessage(
+      message,
+      this.session.groupId,
+      this.session.signaturePrivateKey,
+      this.session.signature,
+    )
+    return this.session.seal(signed)
   }
 
   private async rejoinLocked(from: DeviceId, body: Uint8Array) {

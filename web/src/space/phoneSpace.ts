@@ -13,17 +13,25 @@ import {
   decryptClip,
   equalBytes,
   exportClipKey,
+  exportFrameKey,
   fromBase64,
   importClipKey,
   mlsWireformat,
-  openHubMessage,
+  openSignedHubMessage,
   pairingRoomId,
+  SerialQueue,
+  signLiveRequest,
   sha256,
   toBase64,
   toHex,
   type ClipId,
   type DeviceId,
+  type FrameKey,
+  type IceServerConfig,
   type Invite,
+  type LiveAnswer,
+  type LiveRefused,
+  type LiveRequest,
   type SpaceId,
   type TrustPolicy,
 } from "@vigil/protocol"
@@ -40,6 +48,11 @@ export interface PhoneSpaceOptions {
   /** How often the phone refreshes its leaf keys (post-compromise security). Default 24 hours. */
   keyRefreshMs?: number
 }
+
+/** What the hub said about a live session this phone asked for (web/src/features/live). */
+export type LiveReply =
+  | { kind: "live-answer"; answer: LiveAnswer; frameKey: FrameKey }
+  | { kind: "live-refused"; refused: LiveRefused }
 
 const defaultKeyRefreshMs = 24 * 3600_000
 /** A refresh request that got no Welcome is sent again after this long. */
@@ -59,6 +72,9 @@ export class PhoneSpace {
   /** Messages that could not be used (kept for the UI and tests; the last 20). */
   problems: string[] = []
   private joinedNow = false
+  /** One MLS operation and its save at a time: the mailbox loop and live requests share the session. */
+  private readonly ops = new SerialQueue()
+  private liveListener: ((reply: LiveReply) => void) | undefined
 
   private constructor(
     private readonly store: LocalStore,
@@ -194,7 +210,11 @@ export class PhoneSpace {
     this.abort.abort()
   }
 
-  private async process(seq: number, body: Uint8Array): Promise<void> {
+  private process(seq: number, body: Uint8Array): Promise<void> {
+    return this.ops.run(() => this.processLocked(seq, body))
+  }
+
+  private async processLocked(seq: number, body: Uint8Array): Promise<void> {
     const events: EventRecord[] = []
     try {
       const wireformat = mlsWireformat(body)
@@ -327,6 +347,37 @@ export class PhoneSpace {
     return hub.leafIndex
   }
 
+  /** The ICE servers signal's operator configured for WebRTC (none by default). */
+  getIceServers(): Promise<IceServerConfig[]> {
+    return this.client.getIceServers()
+  }
+
+  /** Where the hub's live answers for this phone go (one live view at a time). */
+  onLiveReply(listener: ((reply: LiveReply) => void) | undefined): void {
+    this.liveListener = listener
+  }
+
+  /**
+   * Sends the hub a live request: signed with this device's key, sealed as an MLS application message, and
+   * mailed to the hub. The new session state is saved before anything leaves the phone.
+   */
+  sendLiveRequest(request: LiveRequest): Promise<void> {
+    return this.ops.run(async () => {
+      const session = this.session
+      if (!session) throw new VigilError("UNEXPECTED_MESSAGE", "not paired yet")
+      const signed = await signLiveRequest(
+        request,
+        session.groupId,
+        fromBase64(this.device.signKey),
+        session.signature,
+      )
+      const sealed = await session.seal(signed)
+      await this.store.commit({ put: { group: toBase64(this.captured ?? session.encode()) } })
+      this.captured = undefined
+      await this.client.sendToMailbox(this.space.hubDeviceId, sealed)
+    })
+  }
+
   private async openPrivate(body: Uint8Array): Promise<EventRecord | undefined> {
     const session = this.session
     if (!session) throw new VigilError("UNEXPECTED_MESSAGE", "message before the Welcome")
@@ -335,7 +386,7 @@ export class PhoneSpace {
       if (incoming.removedSelf) this.status = { kind: "removed" }
       return undefined
     }
-    const msg = await openHubMessage(
+    const msg = await openSignedHubMessage(
       incoming.data,
       session.groupId,
       fromBase64(this.space.hubKey),
@@ -343,6 +394,20 @@ export class PhoneSpace {
     )
     if (msg.spaceId !== this.space.spaceId)
       throw new CryptoError("CLIP_TAMPERED", "clip announced for another space")
+    if (msg.kind === "live-refused") {
+      if (msg.to === this.device.deviceId) this.liveListener?.({ kind: "live-refused", refused: msg })
+      return undefined
+    }
+    if (msg.kind === "live-answer") {
+      if (msg.to !== this.device.deviceId) return undefined
+      // Same rule as for clips: the key comes from the epoch the hub named, which must be ours right now.
+      if (msg.epoch !== incoming.epoch.toString() || incoming.epoch !== session.epoch) {
+        throw new VigilError("EPOCH_MISMATCH", "live answer outside the epoch its key comes from")
+      }
+      const frameKey = await exportFrameKey(session, msg.streamId)
+      this.liveListener?.({ kind: "live-answer", answer: msg, frameKey })
+      return undefined
+    }
     if (msg.epoch !== incoming.epoch.toString() || incoming.epoch !== session.epoch) {
       throw new VigilError("EPOCH_MISMATCH", "clip announced outside the epoch its key comes from")
     }

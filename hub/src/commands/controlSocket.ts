@@ -1,0 +1,116 @@
+import { chmod, rm } from "node:fs/promises"
+import { connect, createServer, type Server } from "node:net"
+import { join } from "node:path"
+import { z } from "zod"
+import type { CameraStatus } from "../camera/cameraPipeline.ts"
+
+/**
+ * The running hub's local control channel: a Unix socket in its data directory (mode 0600, so only its
+ * user can ask), one JSON request line, one JSON answer line. `hub status` and `hub pair` use it so that
+ * only the running hub ever writes its state. Never a network socket.
+ */
+export const controlSocketName = "hub.sock"
+
+export function controlSocketPath(dataDir: string): string {
+  return join(dataDir, controlSocketName)
+}
+
+const requestSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("status") }),
+  z.object({ kind: z.literal("invite") }),
+])
+export type ControlRequest = z.infer<typeof requestSchema>
+
+export interface HubStatus {
+  name: string
+  startedAt: number
+  signalUrl: string
+  phones: number
+  /** Messages and clips not yet accepted by signal. */
+  pendingOutbox: number
+  detector: string | undefined
+  cameras: CameraStatus[]
+}
+export interface InviteAnswer {
+  url: string
+  expiresAt: number
+}
+export type ControlAnswer =
+  { ok: true; status?: HubStatus; invite?: InviteAnswer } | { ok: false; error: string }
+
+export interface ControlHandlers {
+  status(): HubStatus
+  invite(): Promise<InviteAnswer>
+}
+
+/** Listens on the control socket (replacing a stale one left by a crash). */
+export async function startControlServer(dataDir: string, handlers: ControlHandlers): Promise<Server> {
+  const path = controlSocketPath(dataDir)
+  await rm(path, { force: true })
+  const server = createServer((socket) => {
+    let buffered = ""
+    socket.setEncoding("utf8")
+    socket.on("error", () => socket.destroy())
+    socket.on("data", (text: string) => {
+      buffered += text
+      if (buffered.length > 4096) return socket.destroy()
+      const newline = buffered.indexOf("\n")
+      if (newline === -1) return
+      void answer(buffered.slice(0, newline)).then((reply) => socket.end(`${JSON.stringify(reply)}\n`))
+    })
+  })
+  const answer = async (line: string): Promise<ControlAnswer> => {
+    let request: ControlRequest
+    try {
+      request = requestSchema.parse(JSON.parse(line))
+    } catch {
+      return { ok: false, error: "not a control request" }
+    }
+    try {
+      if (request.kind === "status") return { ok: true, status: handlers.status() }
+      return { ok: true, invite: await handlers.invite() }
+    } catch (error) {
+      return { ok: false, error: (error as Error).message }
+    }
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(path, () => resolve())
+  })
+  await chmod(path, 0o600)
+  return server
+}
+
+/**
+ * Asks the running hub. Resolves undefined when no hub is listening (no socket, or a stale one).
+ */
+export function askRunningHub(
+  dataDir: string,
+  request: ControlRequest,
+  timeoutMs = 20_000,
+): Promise<ControlAnswer | undefined> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(controlSocketPath(dataDir))
+    let text = ""
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new Error("the running hub did not answer"))
+    }, timeoutMs)
+    socket.setEncoding("utf8")
+    socket.on("data", (chunk: string) => (text += chunk))
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer)
+      if (error.code === "ENOENT" || error.code === "ECONNREFUSED") resolve(undefined)
+      else reject(error)
+    })
+    socket.on("end", () => {
+      clearTimeout(timer)
+      try {
+        resolve(JSON.parse(text) as ControlAnswer)
+      } catch {
+        reject(new Error("the running hub gave an unreadable answer"))
+      }
+    })
+    socket.write(`${JSON.stringify(request)}\n`)
+  })
+}

@@ -1,0 +1,78 @@
+import type { HubSpace, PairedPhone } from "../space/hubSpace.ts"
+import { askRunningHub } from "./controlSocket.ts"
+import { renderQrText } from "./qrText.ts"
+
+export interface PairDeps {
+  dataDir: string
+  /** Opens the hub's space when no hub is running (this process then owns its state until pairing ends). */
+  openSpace: () => Promise<HubSpace>
+  /** Prints a line for a person. */
+  print: (line: string) => void
+  /** With a running hub: wait for the phone (default) or return once the code is shown. */
+  wait: boolean
+  /** How often to ask a running hub whether the phone joined. Default 2000 ms. */
+  pollMs?: number
+}
+
+function show(print: (line: string) => void, url: string, expiresAt: number): void {
+  print("Scan this code with the phone's camera, or open the link on the phone. It works once,")
+  print(`until ${new Date(expiresAt).toLocaleTimeString()}:`)
+  print("")
+  print(renderQrText(url))
+  print("")
+  print(`  Pairing link: ${url}`)
+}
+
+/**
+ * `hub pair`: shows a one-time pairing code. If a hub is running it makes the invite (it owns the state);
+ * otherwise this process opens the space, shows the code and waits for the phone. Returns the exit code.
+ */
+export async function runPairCommand(deps: PairDeps): Promise<number> {
+  const running = await askRunningHub(deps.dataDir, { kind: "invite" })
+  if (running) {
+    if (!running.ok || !running.invite) {
+      deps.print(
+        `hub pair: the running hub could not make an invite: ${running.ok ? "no answer" : running.error}`,
+      )
+      return 1
+    }
+    const { url, expiresAt } = running.invite
+    show(deps.print, url, expiresAt)
+    if (!deps.wait) return 0
+    const before = await phoneCount(deps.dataDir)
+    while (Date.now() < expiresAt) {
+      await new Promise((r) => setTimeout(r, deps.pollMs ?? 2000))
+      if ((await phoneCount(deps.dataDir)) > before) {
+        deps.print("Phone paired. New clips are encrypted for it.")
+        return 0
+      }
+    }
+    deps.print("The pairing code expired; run hub pair again.")
+    return 1
+  }
+
+  const space = await deps.openSpace()
+  try {
+    const paired = new Promise<PairedPhone>((resolve) => {
+      void space.createInvite(resolve).then(({ url, invite }) => show(deps.print, url, invite.expiresAt))
+    })
+    // This process is the one watching for the phone, so it waits whatever `wait` says.
+    const expired = new Promise<undefined>((r) => setTimeout(() => r(undefined), 15 * 60_000 + 5000).unref())
+    const phone = await Promise.race([paired, expired])
+    if (!phone) {
+      deps.print("The pairing code expired; run hub pair again.")
+      return 1
+    }
+    // Let the outbox deliver the Welcome before this process exits.
+    await space.drained()
+    deps.print(`Phone paired (${phone.deviceId.slice(0, 8)}…). Start the hub with hub start.`)
+    return 0
+  } finally {
+    await space.close()
+  }
+}
+
+async function phoneCount(dataDir: string): Promise<number> {
+  const answer = await askRunningHub(dataDir, { kind: "status" })
+  return answer?.ok ? (answer.status?.phones ?? 0) : 0
+}

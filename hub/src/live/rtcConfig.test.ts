@@ -1,0 +1,48 @@
+/**
+ * The privacy rule for WebRTC: with the configuration the hub uses, werift sends no packet and makes no DNS
+ * lookup for any host but the peer (werift 0.25.2 fell back to stun.l.google.com:19302 even with
+ * `iceServers: []`; patches/werift+0.25.2.patch removes that fallback).
+ */
+import dgram from "node:dgram"
+import dns from "node:dns"
+import { afterEach, describe, expect, it, vi } from "vitest"
+import { RTCPeerConnection } from "werift"
+import { liveRtcConfig } from "./rtcConfig.ts"
+
+describe("liveRtcConfig", () => {
+  afterEach(() => vi.restoreAllMocks())
+
+  it("passes the ICE servers explicitly, none by default", () => {
+    expect(liveRtcConfig().iceServers).toEqual([])
+    expect(liveRtcConfig({ iceServers: [{ urls: "turn:turn.example:3478" }] }).iceServers).toEqual([
+      { urls: "turn:turn.example:3478" },
+    ])
+  })
+
+  it("gathers host candidates only: no DNS lookup, no packet, and no wait for a STUN server", async () => {
+    const sends = vi.spyOn(dgram.Socket.prototype, "send")
+    const lookups = vi.spyOn(dns, "lookup")
+    // werift resolves STUN server names with the promise API.
+    const promiseLookups = vi.spyOn(dns.promises, "lookup")
+    const pc = new RTCPeerConnection(liveRtcConfig())
+    try {
+      pc.createDataChannel("live", { negotiated: true, id: 0 })
+      const t0 = performance.now()
+      await pc.setLocalDescription(await pc.createOffer())
+      await new Promise<void>((resolve) => {
+        if (pc.iceGatheringState === "complete") resolve()
+        pc.iceGatheringStateChange.subscribe((s) => s === "complete" && resolve())
+      })
+      const gatherMs = performance.now() - t0
+      const sdp = pc.localDescription!.sdp
+      expect(sdp).not.toMatch(/typ (srflx|relay)/)
+      expect(sends).not.toHaveBeenCalled()
+      const hosts = [...lookups.mock.calls, ...promiseLookups.mock.calls].map((c) => String(c[0]))
+      expect(hosts.filter((h) => !/^(0\.0\.0\.0|::|127\.0\.0\.1)$/.test(h))).toEqual([])
+      // The fallback server cost a 5 s gathering wait when unreachable.
+      expect(gatherMs).toBeLessThan(2000)
+    } finally {
+      await pc.close()
+    }
+  })
+})

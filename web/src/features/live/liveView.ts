@@ -1,0 +1,373 @@
+import { FrameReassembler, FrameReceiver, toHex, randomBytes, type DeviceId } from "@vigil/protocol"
+import type { LiveReply, PhoneSpace } from "../../space/phoneSpace.ts"
+import { h } from "../../ui/dom.ts"
+import { LiveDecoder } from "./liveDecoder.ts"
+import { newLiveStats, nowUs, type LiveStats } from "./liveStats.ts"
+
+export type LiveState = "idle" | "requesting" | "connecting" | "live" | "reconnecting" | "failed"
+
+const stateText: Record<LiveState, string> = {
+  idle: "Stopped",
+  requesting: "Asking the hub…",
+  connecting: "Connecting…",
+  live: "Live",
+  reconnecting: "Reconnecting…",
+  failed: "Not available",
+}
+
+/** No answer from the hub within this long: ask again (the hub may be restarting). */
+const answerTimeoutMs = 8000
+/** From answer to an open channel. */
+const connectTimeoutMs = 8000
+/** A live channel that brings no frame for this long is dead (the hub went away without closing). */
+const stallTimeoutMs = 4000
+const maxBackoffMs = 5000
+/** Received but undecoded frames beyond this (~0.5 s at 30 fps): skip to the next keyframe. */
+const maxBacklogFrames = 15
+
+/**
+ * Live view of a camera: one RTCPeerConnection with one data channel to the hub, negotiated through
+ * MLS-protected messages in signal's mailboxes (offer from the phone, answer from the hub in a fresh epoch),
+ * frames decrypted with the stream's exported key and decoded with WebCodecs onto a canvas. It shows its
+ * connection state and reconnects by itself until stopped. See docs/05-livestream.md.
+ */
+export class LiveView {
+  readonly element: HTMLElement
+  /** Shared by every live view of this page, so figures add up across sessions (and reopenings). */
+  readonly stats: LiveStats
+
+  private readonly canvas: HTMLCanvasElement
+  private readonly stateEl: HTMLElement
+  private readonly infoEl: HTMLElement
+  private state: LiveState = "idle"
+  private session: Session | undefined
+  private retryTimer: ReturnType<typeof setTimeout> | undefined
+  private backoffMs = 500
+  private iceServers: RTCIceServer[] | undefined
+  private infoTimer: ReturnType<typeof setInterval> | undefined
+
+  constructor(
+    private readonly space: PhoneSpace,
+    private readonly opts: { cameraName: string; onClose: () => void },
+  ) {
+    this.canvas = h("canvas", {
+      "data-testid": "live-canvas",
+      class: "live-canvas",
+      width: "640",
+      height: "360",
+    })
+    // Set through the CSSOM, which the app's Content-Security-Policy allows (inline style attributes it does not).
+    this.canvas.style.width = "100%"
+    this.canvas.style.height = "auto"
+    this.canvas.style.background = "#000"
+    this.stateEl = h("span", { class: "chip", "data-testid": "live-state", role: "status" }, stateText.idle)
+    this.infoEl = h("span", { class: "muted", "data-testid": "live-info" })
+    this.element = h(
+      "section",
+      { class: "card live", "aria-label": "Live view" },
+      h(
+        "div",
+        { class: "player-head" },
+        h("h2", {}, `Live — ${opts.cameraName}`),
+        this.stateEl,
+        h("button", { class: "ghost", onclick: () => this.close(), "aria-label": "Close live view" }, "✕"),
+      ),
+      this.canvas,
+      this.infoEl,
+    )
+    // Diagnostics for the benchmark and tests (numbers only, no keys or pictures).
+    const g = globalThis as { vigilLiveStats?: LiveStats }
+    this.stats = g.vigilLiveStats ??= newLiveStats()
+  }
+
+  /** Starts live view (the Live button). */
+  start(): void {
+    if (!LiveDecoder.supported()) {
+      this.setState("failed", "this browser cannot decode video with WebCodecs")
+      return
+    }
+    this.backoffMs = 500
+    this.infoTimer ??= setInterval(() => this.showInfo(), 1000)
+    void this.connect(performance.now())
+  }
+
+  close(): void {
+    this.stop()
+    this.opts.onClose()
+  }
+
+  stop(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    if (this.infoTimer) clearInterval(this.infoTimer)
+    this.infoTimer = undefined
+    const s = this.session
+    this.session = undefined
+    if (s) {
+      void this.space
+        .sendLiveRequest({ kind: "live-close", sessionId: s.id, deviceId: this.space.deviceId as DeviceId })
+        .catch(() => undefined)
+      s.close()
+    }
+    this.space.onLiveReply(undefined)
+    this.setState("idle")
+  }
+
+  private async connect(startedAt: number) {
+    this.session?.close()
+    const session = new Session(toHex(randomBytes(16)), startedAt, this.stats)
+    this.stats.phases.push(session.phases)
+    this.session = session
+    this.stats.sessions++
+    this.setState("requesting")
+    try {
+      this.iceServers ??= await this.space.getIceServers().catch(() => [])
+      const offer = await session.createOffer(this.iceServers, this.canvas, {
+        onLive: () => {
+          if (this.session === session) this.setState("live")
+        },
+        onFirstFrame: () => {
+          this.backoffMs = 500
+        },
+        onDead: (why) => {
+          if (this.session === session) this.retry(why)
+        },
+      })
+      this.space.onLiveReply((reply) => {
+        if (this.session === session) void this.onReply(session, reply)
+      })
+      session.armTimeout(answerTimeoutMs, "the hub did not answer")
+      await this.space.sendLiveRequest({
+        kind: "live-offer",
+        sessionId: session.id,
+        deviceId: this.space.deviceId as DeviceId,
+        sdp: offer,
+        issuedAt: Date.now(),
+      })
+      session.mark("offerSent")
+    } catch (err) {
+      if (this.session === session) this.retry((err as Error).message)
+    }
+  }
+
+  private async onReply(session: Session, reply: LiveReply) {
+    if (reply.kind === "live-refused") {
+      if (reply.refused.sessionId === session.id) this.retry(`the hub refused: ${reply.refused.reason}`)
+      return
+    }
+    if (reply.answer.sessionId !== session.id) return // an answer to an older request
+    this.setState("connecting")
+    session.mark("answer")
+    try {
+      session.armTimeout(connectTimeoutMs, "no connection to the hub")
+      await session.accept(reply.answer.sdp, new FrameReceiver(reply.frameKey))
+    } catch (err) {
+      this.retry((err as Error).message)
+    }
+  }
+
+  private retry(why: string) {
+    this.session?.close()
+    this.session = undefined
+    this.stats.reconnects++
+    this.setState("reconnecting", why)
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    const delay = this.backoffMs
+    this.backoffMs = Math.min(this.backoffMs * 2, maxBackoffMs)
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+      void this.connect(performance.now())
+    }, delay)
+  }
+
+  private setState(state: LiveState, detail?: string) {
+    this.state = state
+    this.stats.state = state
+    this.stateEl.textContent = stateText[state]
+    this.stateEl.className = `chip chip-live-${state}`
+    this.stateEl.title = detail ?? ""
+    this.element.dataset.state = state
+    if (detail) this.infoEl.textContent = detail
+  }
+
+  private showInfo() {
+    if (this.state !== "live") return
+    const latency = this.stats.lastLatencyMs
+    this.infoEl.textContent = `${this.stats.framesDecoded} frames${latency === undefined ? "" : ` · ${Math.round(latency)} ms behind the camera`}`
+    this.element.dataset.frames = String(this.stats.framesDecoded)
+  }
+}
+
+/** One attempt: a peer connection, its data channel, and the frames it brings. */
+class Session {
+  private pc: RTCPeerConnection | undefined
+  private decoder: LiveDecoder | undefined
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private openedAtUs = Number.POSITIVE_INFINITY
+  private firstFrame = false
+  private closed = false
+  readonly phases: LiveStats["phases"][number] = {}
+  private decrypting: Promise<void> = Promise.resolve()
+  private handlers:
+    { onLive: () => void; onFirstFrame: () => void; onDead: (why: string) => void } | undefined
+
+  constructor(
+    readonly id: string,
+    private readonly startedAt: number,
+    private readonly stats: LiveStats,
+  ) {}
+
+  async createOffer(
+    iceServers: RTCIceServer[],
+    canvas: HTMLCanvasElement,
+    handlers: { onLive: () => void; onFirstFrame: () => void; onDead: (why: string) => void },
+  ): Promise<string> {
+    this.handlers = handlers
+    const pc = new RTCPeerConnection({ iceServers })
+    this.pc = pc
+    const dc = pc.createDataChannel("live", { negotiated: true, id: 0, ordered: true })
+    dc.binaryType = "arraybuffer"
+    const reassembler = new FrameReassembler()
+    this.decoder = new LiveDecoder(
+      canvas,
+      (info) => this.onDecoded(info.timestampUs, info.decodedAtUs),
+      (message) => this.dead(message),
+    )
+    dc.onopen = () => {
+      this.openedAtUs = nowUs()
+      this.mark("open")
+      this.armTimeout(stallTimeoutMs, "no video from the hub")
+      handlers.onLive()
+    }
+    dc.onclose = () => this.dead("the hub closed the connection")
+    dc.onmessage = (e: MessageEvent<ArrayBuffer>) => {
+      let frame: Uint8Array | undefined
+      try {
+        frame = reassembler.push(new Uint8Array(e.data))
+      } catch (err) {
+        this.dead((err as Error).message)
+        return
+      }
+      if (frame) this.onFrame(frame)
+    }
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "failed" || pc.connectionState === "closed") {
+        this.dead(`connection ${pc.connectionState}`)
+      }
+    }
+    await pc.setLocalDescription(await pc.createOffer())
+    await this.gathered(pc)
+    const sdp = pc.localDescription?.sdp
+    if (!sdp) throw new Error("no offer")
+    return sdp
+  }
+
+  private receiver: FrameReceiver | undefined
+
+  async accept(answerSdp: string, receiver: FrameReceiver): Promise<void> {
+    this.receiver = receiver
+    await this.pc!.setRemoteDescription({ type: "answer", sdp: answerSdp })
+  }
+
+  /** Frames received but not yet decoded, and when each arrived (by header timestamp). */
+  private backlog = 0
+  private readonly arrivals = new Map<number, number>()
+  private skipToKeyframe = false
+
+  private onFrame(bytes: Uint8Array) {
+    const receiver = this.receiver
+    if (!receiver) return
+    const arrivedUs = nowUs()
+    this.backlog++
+    // Decrypt in arrival order: the receiver refuses a sequence number below the last one it accepted.
+    this.decrypting = this.decrypting.then(async () => {
+      if (this.closed) return
+      try {
+        const frame = await receiver.open(bytes)
+        // A phone that cannot decode as fast as frames come (a slow phone, a busy tab) skips to the next
+        // keyframe instead of falling further behind; the hub does the same when the network backs up.
+        // Not while the cached GOP is decoded: that burst is expected, and skipping would freeze the picture.
+        const catchingUp = this.phases.catchUpDone === undefined
+        if (!catchingUp && this.backlog > maxBacklogFrames && !frame.keyframe) this.skipToKeyframe = true
+        if (frame.keyframe) this.skipToKeyframe = false
+        if (this.skipToKeyframe) {
+          this.backlog--
+          this.stats.framesSkipped++
+          return
+        }
+        this.arrivals.set(Number(frame.timestampUs), arrivedUs)
+        this.decoder?.decode(frame.data, frame.keyframe, Number(frame.timestampUs))
+      } catch (err) {
+        this.backlog--
+        this.dead(`a frame was refused: ${(err as Error).message}`)
+      }
+    })
+  }
+
+  private onDecoded(timestampUs: number, decodedAtUs: number) {
+    if (this.closed) return
+    this.backlog = Math.max(0, this.backlog - 1)
+    const arrivedUs = this.arrivals.get(timestampUs) ?? decodedAtUs
+    this.arrivals.delete(timestampUs)
+    this.stats.framesDecoded++
+    if (!this.firstFrame) {
+      this.firstFrame = true
+      this.stats.startupMs.push(performance.now() - this.startedAt)
+      this.mark("firstFrame")
+      this.handlers?.onFirstFrame()
+    }
+    this.armTimeout(stallTimeoutMs, "no video from the hub")
+    if (timestampUs < this.openedAtUs) {
+      this.stats.catchUpFrames++
+      return
+    }
+    if (this.phases.catchUpDone === undefined) this.mark("catchUpDone")
+    this.stats.lastLatencyMs = (decodedAtUs - timestampUs) / 1000
+    if (this.stats.samples.length >= 20_000) this.stats.samples.shift()
+    this.stats.samples.push([timestampUs, decodedAtUs, arrivedUs])
+  }
+
+  mark(phase: keyof LiveStats["phases"][number]) {
+    this.phases[phase] ??= Math.round(performance.now() - this.startedAt)
+  }
+
+  armTimeout(ms: number, why: string) {
+    if (this.closed) return
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = setTimeout(() => this.dead(why), ms)
+  }
+
+  private dead(why: string) {
+    if (this.closed) return
+    this.handlers?.onDead(why)
+  }
+
+  private gathered(pc: RTCPeerConnection): Promise<void> {
+    if (pc.iceGatheringState === "complete") return Promise.resolve()
+    return new Promise((resolve) => {
+      // Host candidates come within milliseconds; Chromium's "complete" can take much longer (mDNS names).
+      // Wait for it at most 1 s, and at most 40 ms after the first candidate: the hub also learns this
+      // phone's address from its connectivity checks (a peer-reflexive candidate).
+      let timer = setTimeout(resolve, 1000)
+      pc.addEventListener("icecandidate", (e) => {
+        if (!e.candidate) return
+        clearTimeout(timer)
+        timer = setTimeout(resolve, 40)
+      })
+      pc.addEventListener("icegatheringstatechange", () => {
+        if (pc.iceGatheringState === "complete") {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    })
+  }
+
+  close() {
+    if (this.closed) return
+    this.closed = true
+    if (this.timer) clearTimeout(this.timer)
+    this.decoder?.close()
+    this.pc?.close()
+  }
+}
