@@ -43,6 +43,10 @@ test("a paired phone receives a motion clip and plays it; signal stores no plain
     // Act: the synthetic camera's object passes; a clip is recorded, encrypted, relayed and announced.
     const event = page.getByTestId("event").first()
     await expect(event).toBeVisible({ timeout: 90_000 })
+    // Its thumbnail is decrypted on the phone and shown in the list.
+    const thumbnail = event.getByTestId("thumbnail")
+    await expect(thumbnail).toBeVisible({ timeout: 20_000 })
+    expect(await thumbnail.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0)
     await page.screenshot({ path: join(shots, "02-events.png") })
     await event.click()
 

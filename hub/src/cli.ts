@@ -224,6 +224,12 @@ async function main(argv: string[]): Promise<number> {
       detector,
       detection: config.detection,
       onAccessUnit: (unit) => live.pushAccessUnit(camera.id, unit),
+      // The early notification: label, camera, time and picture go out before the clip is finished.
+      onSighting: (sighting) => {
+        void space
+          .deliverSighting(sighting)
+          .catch((err: unknown) => log.warn({ err: (err as Error).message }, "sighting not delivered"))
+      },
       onClip: async (clip) => {
         const delivered = await space.deliverClip(clip)
         if (delivered) {

@@ -19,6 +19,22 @@ const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`))
 export const eventLabels = ["motion", "person", "pet", "vehicle"] as const
 export type EventLabel = (typeof eventLabels)[number]
 
+/** An encrypted picture at signal: framed and keyed like a clip (its own id is the exporter context). */
+const thumbnailRefSchema = z.strictObject({
+  clipId: hex(32),
+  blobId: hex(64),
+  size: z.number().int().nonnegative(),
+})
+
+const unit = z.number().min(0).max(1)
+const detectionSchema = z.strictObject({
+  label: z.enum(["person", "pet", "vehicle"]),
+  className: z.string().min(1).max(32),
+  score: unit,
+  box: z.strictObject({ x: unit, y: unit, width: unit, height: unit }),
+  at: z.number().int().nonnegative(),
+})
+
 /** A recorded clip, uploaded encrypted; the key is exported from the epoch named here. */
 export const clipAnnouncementSchema = z.strictObject({
   kind: z.literal("clip"),
@@ -33,6 +49,27 @@ export const clipAnnouncementSchema = z.strictObject({
   startedAt: z.number().int().nonnegative(),
   endedAt: z.number().int().nonnegative(),
   mimeType: z.string().max(128),
+  /** When the motion began: with the camera, it ties the clip to an earlier sighting of the same event. */
+  motionStartedAt: z.number().int().nonnegative().optional(),
+  thumbnail: thumbnailRefSchema.optional(),
+  detections: z.array(detectionSchema).max(20).optional(),
+})
+
+/**
+ * Sent as soon as an object is recognised, before the clip is finished: what, where, when, and a picture.
+ * Its thumbnail key is exported from the epoch named here.
+ */
+export const sightingSchema = z.strictObject({
+  kind: z.literal("sighting"),
+  spaceId: hex(32),
+  epoch: z.string().regex(/^[0-9]{1,20}$/),
+  cameraId: z.string().min(1).max(64),
+  cameraName: z.string().min(1).max(128),
+  label: z.enum(["person", "pet", "vehicle"]),
+  score: unit,
+  at: z.number().int().nonnegative(),
+  motionStartedAt: z.number().int().nonnegative(),
+  thumbnail: thumbnailRefSchema.optional(),
 })
 
 /**
@@ -65,6 +102,7 @@ export const liveRefusedSchema = z.strictObject({
 
 export const hubMessageSchema = z.discriminatedUnion("kind", [
   clipAnnouncementSchema,
+  sightingSchema,
   liveAnswerSchema,
   liveRefusedSchema,
 ])
@@ -87,7 +125,13 @@ export type LiveRefused = Omit<z.infer<typeof liveRefusedSchema>, "spaceId" | "t
   spaceId: SpaceId
   to: DeviceId
 }
-export type HubMessage = ClipAnnouncement | LiveAnswer | LiveRefused
+export type Sighting = Omit<z.infer<typeof sightingSchema>, "spaceId" | "cameraId"> & {
+  spaceId: SpaceId
+  cameraId: CameraId
+}
+export type ThumbnailRef = z.infer<typeof thumbnailRefSchema>
+export type DetectionInfo = z.infer<typeof detectionSchema>
+export type HubMessage = ClipAnnouncement | Sighting | LiveAnswer | LiveRefused
 
 function signedContent(groupId: Uint8Array, body: Uint8Array): Uint8Array {
   return concatBytes(signLabel, new Uint8Array([groupId.length]), groupId, body)

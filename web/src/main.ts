@@ -154,6 +154,32 @@ function pairingCard() {
   )
 }
 
+/** Decrypted thumbnails, by event id, as object URLs; each is fetched once per page load. */
+const thumbnails = new Map<string, string | "loading" | "failed">()
+
+function thumbnailOf(e: EventRecord) {
+  const id = e.id ?? e.clipId
+  const url = thumbnails.get(id)
+  if (e.thumbnail && url === undefined && app.space) {
+    thumbnails.set(id, "loading")
+    void app.space
+      .loadThumbnail(e)
+      .then((jpeg) => {
+        thumbnails.set(id, URL.createObjectURL(new Blob([jpeg as BlobPart], { type: "image/jpeg" })))
+        render()
+      })
+      .catch(() => thumbnails.set(id, "failed"))
+  }
+  // A fixed box, filled when the picture is decrypted, so nothing moves when it arrives.
+  return h(
+    "span",
+    { class: "thumb" },
+    url && url !== "loading" && url !== "failed"
+      ? h("img", { src: url, alt: "", "data-testid": "thumbnail" })
+      : null,
+  )
+}
+
 function eventItem(e: EventRecord) {
   return h(
     "li",
@@ -163,17 +189,23 @@ function eventItem(e: EventRecord) {
       {
         class: "event",
         "data-testid": "event",
-        "aria-label": `${labelText(e.label)} at ${e.cameraName}, ${timeText(e.startedAt)}`,
-        onclick: () => void play(e),
+        "aria-label": `${labelText(e.label)} at ${e.cameraName}, ${timeText(e.startedAt)}${e.pending ? ", still recording" : ""}`,
+        onclick: () => void (e.pending ? undefined : play(e)),
       },
-      h("span", { class: `badge badge-${e.label}` }, labelText(e.label)),
+      thumbnailOf(e),
       h(
         "span",
         { class: "event-main" },
-        h("strong", {}, e.cameraName),
+        h(
+          "span",
+          {},
+          h("span", { class: `badge badge-${e.label}` }, labelText(e.label)),
+          " ",
+          h("strong", {}, e.cameraName),
+        ),
         h("span", { class: "muted" }, timeText(e.startedAt)),
       ),
-      h("span", { class: "muted" }, durationText(e.endedAt - e.startedAt)),
+      h("span", { class: "muted" }, e.pending ? "Recording…" : durationText(e.endedAt - e.startedAt)),
     ),
   )
 }

@@ -50,7 +50,9 @@ describe("phone ↔ hub through signal", () => {
     await rm(hubDir, { recursive: true, force: true })
   })
 
-  async function openHub(options: { rotateIntervalMs?: number; suite?: SupportedSuite } = {}) {
+  async function openHub(
+    options: { rotateIntervalMs?: number; suite?: SupportedSuite; localQuotaBytes?: number } = {},
+  ) {
     const hub = await HubSpace.open({
       dataDir: hubDir,
       signalUrl: relay.url,
@@ -236,5 +238,60 @@ describe("phone ↔ hub through signal", () => {
     await hub.deliverClip(clip(mp4))
     expect(await phone.loadClip(await firstEventAfter(store, new Set()))).toEqual(mp4)
     expect((await store.get("space"))?.suite).toBe("MLS_256_XWING_AES256GCM_SHA512_Ed25519")
+  })
+
+  it("a sighting arrives first with its picture; the clip then replaces it with thumbnail and detections", async () => {
+    const hub = await openHub()
+    const { phone, store } = await pairPhone(hub, "phone-sighting")
+    const motionStartedAt = Date.now() - 3000
+    const picture = randomBytes(20_000)
+    await hub.deliverSighting({
+      cameraId: "front-door" as CameraId,
+      cameraName: "Front door",
+      label: "person",
+      score: 0.91,
+      at: motionStartedAt + 600,
+      motionStartedAt,
+      thumbnail: picture,
+    })
+    const early = await firstEventAfter(store, new Set())
+    expect(early).toMatchObject({ pending: true, label: "person", cameraName: "Front door" })
+    expect(await phone.loadThumbnail(early)).toEqual(picture)
+    await expect(phone.loadClip(early)).rejects.toBeDefined()
+
+    const mp4 = fakeMp4()
+    const box = { x: 0.1, y: 0.2, width: 0.3, height: 0.5 }
+    await hub.deliverClip({
+      ...clip(mp4),
+      label: "person",
+      motionStartedAt,
+      thumbnail: picture,
+      detections: [{ label: "person", className: "person", score: 0.91, box, at: motionStartedAt + 600 }],
+    })
+    const done = await until(async () => {
+      const events = await store.listEvents()
+      return events.length === 1 && !events[0]!.pending ? events[0] : undefined
+    })
+    expect(done.detections).toEqual([
+      { label: "person", className: "person", score: 0.91, box, at: motionStartedAt + 600 },
+    ])
+    expect(await phone.loadThumbnail(done)).toEqual(picture)
+    expect(await phone.loadClip(done)).toEqual(mp4)
+  })
+
+  it("the hub keeps uploaded clips locally, encrypted, under its quota", async () => {
+    const hub = await openHub({ localQuotaBytes: 450_000 })
+    await pairPhone(hub, "phone-quota")
+    for (let i = 0; i < 4; i++) await hub.deliverClip(clip(fakeMp4()))
+    await hub.drained()
+    const { readdir, stat, readFile } = await import("node:fs/promises")
+    const dir = join(hubDir, "clips")
+    const files = await readdir(dir)
+    const sizes = await Promise.all(files.map(async (f) => (await stat(join(dir, f))).size))
+    expect(files.length).toBeGreaterThan(0)
+    expect(files.length).toBeLessThan(4)
+    expect(sizes.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(450_000)
+    const first = await readFile(join(dir, files[0]!))
+    expect(first[0]).toBe(0x56) // a clip record, not an MP4
   })
 })

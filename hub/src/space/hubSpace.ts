@@ -1,4 +1,4 @@
-import { readFile, rm } from "node:fs/promises"
+import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises"
 import { join } from "node:path"
 import {
   SerialQueue,
@@ -30,6 +30,7 @@ import {
   type ClipId,
   type DeviceId,
   type EventLabel,
+  type DetectionInfo,
   type FrameKey,
   type HubMessage,
   type Invite,
@@ -60,6 +61,10 @@ export interface HubSpaceOptions {
   logger: Logger
   /** MLS ciphersuite for a new space (an existing space keeps its own). Default suite 1. */
   suite?: SupportedSuite
+  /** Encrypted clips kept on the hub after upload: at most this many bytes (default 2 GiB) ... */
+  localQuotaBytes?: number
+  /** ... and no older than this (default 30 days). */
+  localRetentionMs?: number
   /** The hub commits a fresh epoch at least this often, even with no clip (default one hour). */
   rotateIntervalMs?: number
 }
@@ -91,6 +96,36 @@ export interface ClipToDeliver {
     box: { x: number; y: number; width: number; height: number }
     at: number
   }[]
+}
+
+export interface SightingToDeliver {
+  cameraId: CameraId
+  cameraName: string
+  label: Exclude<EventLabel, "motion">
+  score: number
+  at: number
+  motionStartedAt: number
+  thumbnail?: Uint8Array
+}
+
+type ClipDetection = NonNullable<ClipToDeliver["detections"]>[number]
+
+const clamp01 = (x: number) => Math.min(1, Math.max(0, x))
+
+/** A detection as it travels in the announcement: clamped to the schema's ranges, a short class name. */
+function detectionInfo(d: ClipDetection): DetectionInfo {
+  return {
+    label: d.label,
+    className: d.className.slice(0, 32) || d.label,
+    score: clamp01(d.score),
+    box: {
+      x: clamp01(d.box.x),
+      y: clamp01(d.box.y),
+      width: clamp01(d.box.width),
+      height: clamp01(d.box.height),
+    },
+    at: Math.max(0, Math.round(d.at)),
+  }
 }
 
 /** Receives phones' live-view requests, already MLS-decrypted and checked against the phone's pinned key. */
@@ -578,34 +613,81 @@ export class HubSpace {
       await this.applyLocked(this.mailToPhones(commit))
 
       const clipId = toHex(randomBytes(16)) as ClipId
-      const { clipKey, epoch } = await exportClipKey(this.session, clipId, nodeAead)
-      const blob = await encryptClip(clipKey, clip.mp4)
-      const blobId = toHex(await sha256(blob)) as BlobId
-      const path = join(this.opts.dataDir, "outgoing", `${blobId}.vclip`)
-      await writeFileAtomic(path, blob)
-      const announcement = await signHubMessage(
-        {
-          kind: "clip",
-          clipId,
-          spaceId: this.spaceId,
-          blobId,
-          size: blob.length,
-          epoch: epoch.toString(),
-          cameraId: clip.cameraId,
-          cameraName: clip.cameraName,
-          label: clip.label,
-          startedAt: clip.startedAt,
-          endedAt: clip.endedAt,
-          mimeType: 'video/mp4; codecs="avc1.42C01E"',
-        },
-        this.session.groupId,
-        this.session.signaturePrivateKey,
-        this.session.signature,
-      )
+      const sealedClip = await this.sealMediaLocked(clip.mp4, clipId)
+      const thumbnail = clip.thumbnail ? await this.sealMediaLocked(clip.thumbnail) : undefined
+      const announcement = await this.signLocked({
+        kind: "clip",
+        clipId,
+        spaceId: this.spaceId,
+        blobId: sealedClip.ref.blobId as BlobId,
+        size: sealedClip.ref.size,
+        epoch: sealedClip.epoch.toString(),
+        cameraId: clip.cameraId,
+        cameraName: clip.cameraName,
+        label: clip.label,
+        startedAt: clip.startedAt,
+        endedAt: clip.endedAt,
+        mimeType: 'video/mp4; codecs="avc1.42C01E"',
+        ...(clip.motionStartedAt !== undefined ? { motionStartedAt: clip.motionStartedAt } : {}),
+        ...(thumbnail ? { thumbnail: thumbnail.ref } : {}),
+        ...(clip.detections?.length ? { detections: clip.detections.slice(0, 20).map(detectionInfo) } : {}),
+      })
       const sealed = await this.session.seal(announcement)
-      await this.applyLocked([{ kind: "blob", blobId, path }, ...this.mailToPhones(sealed)])
-      return { clipId, blobId }
+      await this.applyLocked([
+        ...(thumbnail ? [thumbnail.entry] : []),
+        sealedClip.entry,
+        ...this.mailToPhones(sealed),
+      ])
+      return { clipId, blobId: sealedClip.ref.blobId as BlobId }
     })
+  }
+
+  /**
+   * The early notification: an object was recognised and the clip is still recording. Label, camera, time
+   * and a picture reach the phones now; the clip follows with the same camera and motion start.
+   */
+  deliverSighting(sighting: SightingToDeliver): Promise<void> {
+    return this.queue.run(async () => {
+      if (this.doc.phones.length === 0) return
+      const thumbnail = sighting.thumbnail ? await this.sealMediaLocked(sighting.thumbnail) : undefined
+      const message = await this.signLocked({
+        kind: "sighting",
+        spaceId: this.spaceId,
+        epoch: this.session.epoch.toString(),
+        cameraId: sighting.cameraId,
+        cameraName: sighting.cameraName,
+        label: sighting.label,
+        score: Math.min(1, Math.max(0, sighting.score)),
+        at: Math.round(sighting.at),
+        motionStartedAt: Math.round(sighting.motionStartedAt),
+        ...(thumbnail ? { thumbnail: thumbnail.ref } : {}),
+      })
+      const sealed = await this.session.seal(message)
+      await this.applyLocked([...(thumbnail ? [thumbnail.entry] : []), ...this.mailToPhones(sealed)])
+    })
+  }
+
+  /** Encrypts media under a key exported from the current epoch and writes it for upload. Inside the queue. */
+  private async sealMediaLocked(bytes: Uint8Array, id = toHex(randomBytes(16)) as ClipId) {
+    const { clipKey, epoch } = await exportClipKey(this.session, id, nodeAead)
+    const blob = await encryptClip(clipKey, bytes)
+    const blobId = toHex(await sha256(blob))
+    const path = join(this.opts.dataDir, "outgoing", `${blobId}.vclip`)
+    await writeFileAtomic(path, blob)
+    return {
+      ref: { clipId: id, blobId, size: blob.length },
+      epoch,
+      entry: { kind: "blob", blobId, path } as NewOutboxEntry,
+    }
+  }
+
+  private signLocked(message: HubMessage): Promise<Uint8Array> {
+    return signHubMessage(
+      message,
+      this.session.groupId,
+      this.session.signaturePrivateKey,
+      this.session.signature,
+    )
   }
 
   private kickFlush() {
@@ -674,7 +756,7 @@ export class HubSpace {
             return "done"
           }
           await this.client.putBlob(this.spaceId, entry.blobId, bytes)
-          await rm(entry.path, { force: true })
+          await this.keepLocally(entry.path, entry.blobId)
           break
         }
         case "mail":
@@ -690,6 +772,28 @@ export class HubSpace {
       }
       this.log.warn({ err: describe(err), kind: entry.kind }, "signal unreachable; will retry")
       return "retry"
+    }
+  }
+
+  /**
+   * Uploaded media stays on the hub too (still encrypted), so the relay's retention is not the only copy:
+   * kept under a byte quota and a maximum age, oldest removed first.
+   */
+  private async keepLocally(path: string, blobId: string) {
+    const dir = join(this.opts.dataDir, "clips")
+    await mkdir(dir, { recursive: true })
+    await rename(path, join(dir, `${blobId}.vclip`))
+    const quota = this.opts.localQuotaBytes ?? 2 * 1024 ** 3
+    const maxAge = this.opts.localRetentionMs ?? 30 * 24 * 3600_000
+    const files = await Promise.all(
+      (await readdir(dir)).map(async (name) => ({ path: join(dir, name), ...(await stat(join(dir, name))) })),
+    )
+    files.sort((a, b) => a.mtimeMs - b.mtimeMs)
+    let total = files.reduce((sum, f) => sum + f.size, 0)
+    for (const f of files) {
+      if (total <= quota && Date.now() - f.mtimeMs <= maxAge) break
+      await rm(f.path, { force: true })
+      total -= f.size
     }
   }
 

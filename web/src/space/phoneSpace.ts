@@ -44,6 +44,9 @@ export type SpaceStatus =
   | { kind: "offline"; reason: string }
   | { kind: "removed" }
 
+/** The provisional event of a sighting; the clip of the same camera and motion start replaces it. */
+const sightingId = (cameraId: string, motionStartedAt: number) => `s-${cameraId}-${motionStartedAt}`
+
 export interface PhoneSpaceOptions {
   /** How often the phone refreshes its leaf keys (post-compromise security). Default 24 hours. */
   keyRefreshMs?: number
@@ -236,6 +239,9 @@ export class PhoneSpace {
       put: { space: this.space, ...(this.captured ? { group: toBase64(this.captured) } : {}) },
       ...(this.joinedNow ? { remove: ["pending" as const] } : {}),
       events,
+      removeEvents: events
+        .filter((e) => !e.pending && e.motionStartedAt !== undefined)
+        .map((e) => sightingId(e.cameraId, e.motionStartedAt!)),
     })
     this.captured = undefined
     this.joinedNow = false
@@ -409,10 +415,37 @@ export class PhoneSpace {
       return undefined
     }
     if (msg.epoch !== incoming.epoch.toString() || incoming.epoch !== session.epoch) {
-      throw new VigilError("EPOCH_MISMATCH", "clip announced outside the epoch its key comes from")
+      throw new VigilError("EPOCH_MISMATCH", "media announced outside the epoch its key comes from")
+    }
+    const thumbnail = msg.thumbnail
+      ? {
+          ...msg.thumbnail,
+          secret: toBase64((await exportClipKey(session, msg.thumbnail.clipId as ClipId)).secret),
+        }
+      : undefined
+    if (msg.kind === "sighting") {
+      return {
+        id: sightingId(msg.cameraId, msg.motionStartedAt),
+        pending: true,
+        clipId: "",
+        blobId: "",
+        spaceId: msg.spaceId,
+        size: 0,
+        cameraId: msg.cameraId,
+        cameraName: msg.cameraName,
+        label: msg.label,
+        startedAt: msg.motionStartedAt,
+        endedAt: msg.at,
+        motionStartedAt: msg.motionStartedAt,
+        mimeType: "",
+        secret: "",
+        seen: false,
+        ...(thumbnail ? { thumbnail } : {}),
+      }
     }
     const { secret } = await exportClipKey(session, msg.clipId)
     return {
+      id: msg.clipId,
       clipId: msg.clipId,
       blobId: msg.blobId,
       spaceId: msg.spaceId,
@@ -425,16 +458,40 @@ export class PhoneSpace {
       mimeType: msg.mimeType,
       secret: toBase64(secret),
       seen: false,
+      ...(msg.motionStartedAt !== undefined ? { motionStartedAt: msg.motionStartedAt } : {}),
+      ...(thumbnail ? { thumbnail } : {}),
+      ...(msg.detections ? { detections: msg.detections } : {}),
     }
+  }
+
+  /** Downloads and decrypts an event's picture (checked against the hub-signed blob id). */
+  async loadThumbnail(event: EventRecord): Promise<Uint8Array | undefined> {
+    if (!event.thumbnail) return undefined
+    return this.fetchAndDecrypt(
+      event.spaceId,
+      event.thumbnail.blobId,
+      event.thumbnail.clipId,
+      event.thumbnail.secret,
+    )
   }
 
   /** Downloads a clip, checks it is the blob the hub signed for, and decrypts it chunk by chunk. */
   async loadClip(event: EventRecord): Promise<Uint8Array> {
-    const blob = await this.client.getBlob(event.spaceId, event.blobId)
-    if (toHex(await sha256(blob)) !== event.blobId) {
-      throw new CryptoError("CLIP_TAMPERED", "the stored clip is not the one the hub announced")
+    if (event.pending)
+      throw new VigilError("UNEXPECTED_MESSAGE", "the clip of this event is still being recorded")
+    return this.fetchAndDecrypt(event.spaceId, event.blobId, event.clipId, event.secret)
+  }
+
+  private async fetchAndDecrypt(
+    spaceId: string,
+    blobId: string,
+    id: string,
+    secret: string,
+  ): Promise<Uint8Array> {
+    const blob = await this.client.getBlob(spaceId, blobId)
+    if (toHex(await sha256(blob)) !== blobId) {
+      throw new CryptoError("CLIP_TAMPERED", "the stored media is not what the hub announced")
     }
-    const key = await importClipKey(event.clipId as ClipId, fromBase64(event.secret))
-    return decryptClip(key, blob)
+    return decryptClip(await importClipKey(id as ClipId, fromBase64(secret)), blob)
   }
 }

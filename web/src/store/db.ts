@@ -59,6 +59,20 @@ export interface PendingRecord {
 }
 
 export interface EventRecord {
+  /** The clip id; for a sighting whose clip has not arrived yet, `s-<camera>-<motion start>`. */
+  id?: string
+  /** True for a sighting: an object was recognised, the clip is still being recorded. */
+  pending?: boolean
+  motionStartedAt?: number
+  /** Encrypted picture at signal, with the secret exported for it (base64). */
+  thumbnail?: { clipId: string; blobId: string; size: number; secret: string }
+  detections?: {
+    label: string
+    className: string
+    score: number
+    box: { x: number; y: number; width: number; height: number }
+    at: number
+  }[]
   clipId: string
   blobId: string
   spaceId: string
@@ -135,24 +149,24 @@ export class LocalStore<R extends Record<string, unknown> = PhoneRecords> implem
    * Writes records, removals and events atomically. Values are sealed before the transaction opens,
    * because an IndexedDB transaction commits as soon as it waits on anything else.
    */
-  async commit(change: StateChange<R> & { events?: EventRecord[] }): Promise<void> {
+  async commit(change: StateChange<R> & { events?: EventRecord[]; removeEvents?: string[] }): Promise<void> {
     const puts = await Promise.all(
       Object.entries(change.put ?? {}).map(
         async ([name, value]) => [name, await this.seal(value, name)] as const,
       ),
     )
     const events = await Promise.all(
-      (change.events ?? []).map(async (e) => ({
-        id: e.clipId,
-        startedAt: e.startedAt,
-        sealed: await this.seal(e, `event:${e.clipId}`),
-      })),
+      (change.events ?? []).map(async (e) => {
+        const id = e.id ?? e.clipId
+        return { id, startedAt: e.startedAt, sealed: await this.seal(e, `event:${id}`) }
+      }),
     )
     const tx = this.db.transaction(["records", "events"], "readwrite")
     const records = tx.objectStore("records")
     const ops: Promise<unknown>[] = []
     for (const [name, sealed] of puts) ops.push(records.put(sealed, name))
     for (const name of change.remove ?? []) ops.push(records.delete(name))
+    for (const id of change.removeEvents ?? []) ops.push(tx.objectStore("events").delete(id))
     for (const e of events) ops.push(tx.objectStore("events").put(e))
     await Promise.all([...ops, tx.done])
   }
