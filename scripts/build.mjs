@@ -2,6 +2,7 @@
 //   web/dist/         the PWA (Vite), with build-digest.json over its other files
 //   dist/hub.mjs      the hub as one ESM file for Node 20 (esbuild)
 //   dist/signal.mjs   the relay, likewise
+//   dist/hub-detector.mjs  the hub's object-detection child process (forked by hub.mjs from beside it)
 // The bundles leave out better-sqlite3 (a native addon: install it beside the bundle) and ffmpeg-static
 // (the hub falls back to ffmpeg on PATH). Same commit + same lockfile + same Node ⇒ same bytes.
 import { spawnSync } from "node:child_process"
@@ -18,6 +19,20 @@ const root = new URL("..", import.meta.url).pathname
 export const bundles = [
   { name: "hub", entry: "hub/src/cli.ts", outfile: "dist/hub.mjs", packageDir: "hub" },
   { name: "signal", entry: "signal/src/server.ts", outfile: "dist/signal.mjs", packageDir: "signal" },
+  // The model's weights ship as files inside @vladmandic/human, and tfjs loads its WASM from its own
+  // package: both stay installed beside the bundle rather than inside it.
+  {
+    name: "hub-detector",
+    entry: "hub/src/detect/detectorChild.ts",
+    outfile: "dist/hub-detector.mjs",
+    packageDir: "hub",
+    external: [
+      "@vladmandic/human",
+      "@tensorflow/tfjs-core",
+      "@tensorflow/tfjs-converter",
+      "@tensorflow/tfjs-backend-wasm",
+    ],
+  },
 ]
 export const webOutDir = "web/dist"
 
@@ -55,7 +70,7 @@ export async function buildArtifacts(repoRoot) {
       logLevel: "warning",
       // Native addon, and a package whose only content is a downloaded binary: resolved at run time.
       // bufferutil / utf-8-validate are optional native speed-ups some packages try to load.
-      external: ["better-sqlite3", "ffmpeg-static", "bufferutil", "utf-8-validate"],
+      external: ["better-sqlite3", "ffmpeg-static", "bufferutil", "utf-8-validate", ...(b.external ?? [])],
       // CommonJS dependencies call require(); an ESM file has none unless we make one.
       banner: {
         js: 'import { createRequire as __vigilCreateRequire } from "node:module";\nconst require = __vigilCreateRequire(import.meta.url);',
