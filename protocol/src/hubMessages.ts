@@ -8,11 +8,11 @@
  */
 import { z } from "zod"
 import type { Signature } from "ts-mls"
-import { concatBytes, fromUtf8, utf8 } from "./bytes.ts"
+import { parseEnvelopeBody, signEnvelope, splitEnvelope, verifyEnvelope } from "./signedEnvelope.ts"
 import { CodecError, CryptoError } from "./errors.ts"
 import type { BlobId, CameraId, ClipId, DeviceId, SpaceId } from "./ids.ts"
 
-const signLabel = utf8("vigil hub message v1")
+const signLabel = "vigil hub message v1"
 
 const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`))
 
@@ -133,22 +133,13 @@ export type ThumbnailRef = z.infer<typeof thumbnailRefSchema>
 export type DetectionInfo = z.infer<typeof detectionSchema>
 export type HubMessage = ClipAnnouncement | Sighting | LiveAnswer | LiveRefused
 
-function signedContent(groupId: Uint8Array, body: Uint8Array): Uint8Array {
-  return concatBytes(signLabel, new Uint8Array([groupId.length]), groupId, body)
-}
-
-export async function signHubMessage(
+export function signHubMessage(
   message: HubMessage,
   groupId: Uint8Array,
   signKey: Uint8Array,
   signature: Signature,
 ): Promise<Uint8Array> {
-  const body = utf8(JSON.stringify(message))
-  const sig = await signature.sign(signKey, signedContent(groupId, body))
-  const head = new Uint8Array(3)
-  head[0] = 1
-  new DataView(head.buffer).setUint16(1, sig.length)
-  return concatBytes(head, sig, body)
+  return signEnvelope(signLabel, groupId, message, signKey, signature)
 }
 
 /** Verifies and parses a clip announcement; any other hub message, or any failure, is a typed error. */
@@ -170,25 +161,9 @@ export async function openSignedHubMessage(
   hubKey: Uint8Array,
   signature: Signature,
 ): Promise<HubMessage> {
-  if (bytes.length < 3 || bytes[0] !== 1) throw new CodecError("not a hub message")
-  const sigLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint16(1)
-  if (bytes.length < 3 + sigLength) throw new CodecError("hub message truncated")
-  const sig = bytes.subarray(3, 3 + sigLength)
-  const body = bytes.subarray(3 + sigLength)
-  let valid = false
-  try {
-    valid = await signature.verify(hubKey, signedContent(groupId, body), sig)
-  } catch {
-    valid = false
+  const envelope = splitEnvelope(bytes, "hub message")
+  if (!(await verifyEnvelope(signLabel, groupId, envelope, hubKey, signature))) {
+    throw new CryptoError("SIGNATURE_INVALID", "hub message signature does not verify")
   }
-  if (!valid) throw new CryptoError("SIGNATURE_INVALID", "hub message signature does not verify")
-  let json: unknown
-  try {
-    json = JSON.parse(fromUtf8(body))
-  } catch (cause) {
-    throw new CodecError("hub message body is not JSON", { cause })
-  }
-  const parsed = hubMessageSchema.safeParse(json)
-  if (!parsed.success) throw new CodecError(`hub message invalid: ${parsed.error.issues[0]?.message ?? "?"}`)
-  return parsed.data as HubMessage
+  return parseEnvelopeBody(envelope, hubMessageSchema, "hub message") as HubMessage
 }

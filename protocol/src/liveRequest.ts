@@ -12,12 +12,12 @@
  * swapped the fingerprint would have to forge an MLS message and a signature.
  */
 import type { Signature } from "ts-mls"
+import { parseEnvelopeBody, signEnvelope, splitEnvelope, verifyEnvelope } from "./signedEnvelope.ts"
 import { z } from "zod"
-import { concatBytes, fromUtf8, utf8 } from "./bytes.ts"
-import { CodecError, CryptoError, ProtocolStateError } from "./errors.ts"
+import { CryptoError, ProtocolStateError } from "./errors.ts"
 import type { CameraId, DeviceId } from "./ids.ts"
 
-const signLabel = utf8("vigil phone live v1")
+const signLabel = "vigil phone live v1"
 
 /** A live offer older than this (or this far in the future) is refused: it cannot be a fresh tap on Live. */
 export const liveRequestMaxAgeMs = 60_000
@@ -52,23 +52,14 @@ export type LiveOffer = Omit<z.infer<typeof liveOfferSchema>, "deviceId" | "came
 export type LiveClose = Omit<z.infer<typeof liveCloseSchema>, "deviceId"> & { deviceId: DeviceId }
 export type LiveRequest = LiveOffer | LiveClose
 
-function signedContent(groupId: Uint8Array, body: Uint8Array): Uint8Array {
-  return concatBytes(signLabel, new Uint8Array([groupId.length]), groupId, body)
-}
-
 /** Phone: signs a live request with its MLS signature key; the result is then sealed with `SpaceSession.seal`. */
-export async function signLiveRequest(
+export function signLiveRequest(
   request: LiveRequest,
   groupId: Uint8Array,
   signKey: Uint8Array,
   signature: Signature,
 ): Promise<Uint8Array> {
-  const body = utf8(JSON.stringify(request))
-  const sig = await signature.sign(signKey, signedContent(groupId, body))
-  const head = new Uint8Array(3)
-  head[0] = 1
-  new DataView(head.buffer).setUint16(1, sig.length)
-  return concatBytes(head, sig, body)
+  return signEnvelope(signLabel, groupId, request, signKey, signature)
 }
 
 /**
@@ -85,32 +76,17 @@ export async function openLiveRequest(
     now: number
   },
 ): Promise<LiveRequest> {
-  if (bytes.length < 3 || bytes[0] !== 1) throw new CodecError("not a live request")
-  const sigLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint16(1)
-  if (bytes.length < 3 + sigLength) throw new CodecError("live request truncated")
-  const sig = bytes.subarray(3, 3 + sigLength)
-  const body = bytes.subarray(3 + sigLength)
-  let json: unknown
-  try {
-    json = JSON.parse(fromUtf8(body))
-  } catch (cause) {
-    throw new CodecError("live request body is not JSON", { cause })
-  }
-  const parsed = liveRequestSchema.safeParse(json)
-  if (!parsed.success) throw new CodecError(`live request invalid: ${parsed.error.issues[0]?.message ?? "?"}`)
-  const request = parsed.data as LiveRequest
+  // The body names the device whose pinned key must have signed it: parse first, then verify.
+  const envelope = splitEnvelope(bytes, "live request")
+  const request = parseEnvelopeBody(envelope, liveRequestSchema, "live request") as LiveRequest
   if (request.deviceId !== opts.from) {
     throw new CryptoError("UNTRUSTED_CREDENTIAL", "live request names another device than its sender")
   }
   const key = opts.pinnedKey(request.deviceId)
   if (!key) throw new ProtocolStateError("NOT_A_MEMBER", "live request from a device that is not paired")
-  let valid = false
-  try {
-    valid = await opts.signature.verify(key, signedContent(opts.groupId, body), sig)
-  } catch {
-    valid = false
+  if (!(await verifyEnvelope(signLabel, opts.groupId, envelope, key, opts.signature))) {
+    throw new CryptoError("SIGNATURE_INVALID", "live request is not signed by the paired device")
   }
-  if (!valid) throw new CryptoError("SIGNATURE_INVALID", "live request is not signed by the paired device")
   if (request.kind === "live-offer" && Math.abs(opts.now - request.issuedAt) > liveRequestMaxAgeMs) {
     throw new ProtocolStateError("EPOCH_MISMATCH", "live offer is too old or from the future")
   }

@@ -1,0 +1,77 @@
+/**
+ * The signed envelope used inside MLS application messages when the author must be proven, not just
+ * group membership (hub messages, phones' live requests):
+ *
+ *   version (u8 = 1) | signature length (u16) | signature | body (UTF-8 JSON)
+ *   signed content = label | u8(len(group id)) | group id | body
+ *
+ * Each kind of message has its own label, so a signature made for one can never pass as another.
+ */
+import type { Signature } from "ts-mls"
+import type { z } from "zod"
+import { concatBytes, fromUtf8, utf8 } from "./bytes.ts"
+import { CodecError } from "./errors.ts"
+
+export interface Envelope {
+  signature: Uint8Array
+  body: Uint8Array
+}
+
+function signedContent(label: string, groupId: Uint8Array, body: Uint8Array): Uint8Array {
+  return concatBytes(utf8(label), new Uint8Array([groupId.length]), groupId, body)
+}
+
+export async function signEnvelope(
+  label: string,
+  groupId: Uint8Array,
+  value: unknown,
+  signKey: Uint8Array,
+  signature: Signature,
+): Promise<Uint8Array> {
+  const body = utf8(JSON.stringify(value))
+  const sig = await signature.sign(signKey, signedContent(label, groupId, body))
+  const head = new Uint8Array(3)
+  head[0] = 1
+  new DataView(head.buffer).setUint16(1, sig.length)
+  return concatBytes(head, sig, body)
+}
+
+/** Splits an envelope without trusting it yet; `what` names the message in errors. */
+export function splitEnvelope(bytes: Uint8Array, what: string): Envelope {
+  if (bytes.length < 3 || bytes[0] !== 1) throw new CodecError(`not a ${what}`)
+  const sigLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint16(1)
+  if (bytes.length < 3 + sigLength) throw new CodecError(`${what} truncated`)
+  return { signature: bytes.subarray(3, 3 + sigLength), body: bytes.subarray(3 + sigLength) }
+}
+
+/** True only for a valid signature by `key` over this envelope under `label`; never throws. */
+export async function verifyEnvelope(
+  label: string,
+  groupId: Uint8Array,
+  envelope: Envelope,
+  key: Uint8Array,
+  signature: Signature,
+): Promise<boolean> {
+  try {
+    return await signature.verify(key, signedContent(label, groupId, envelope.body), envelope.signature)
+  } catch {
+    return false
+  }
+}
+
+/** Parses the body against its schema; anything else is a typed CodecError. */
+export function parseEnvelopeBody<S extends z.ZodType>(
+  envelope: Envelope,
+  schema: S,
+  what: string,
+): z.infer<S> {
+  let json: unknown
+  try {
+    json = JSON.parse(fromUtf8(envelope.body))
+  } catch (cause) {
+    throw new CodecError(`${what} body is not JSON`, { cause })
+  }
+  const parsed = schema.safeParse(json)
+  if (!parsed.success) throw new CodecError(`${what} invalid: ${parsed.error.issues[0]?.message ?? "?"}`)
+  return parsed.data
+}
