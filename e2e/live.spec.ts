@@ -9,7 +9,7 @@ import { expect, test, type Page } from "@playwright/test"
 import { chromium } from "@playwright/test"
 import { readFile } from "node:fs/promises"
 import { join } from "node:path"
-import { removeDir, repoRoot, tempDir, type ManagedProcess } from "./support/harness.ts"
+import { phoneLaunchOptions, removeDir, repoRoot, tempDir, type ManagedProcess } from "./support/harness.ts"
 import { createNetns, netnsUnavailable } from "./support/netns.ts"
 
 const shots = join(repoRoot, "test-results/screenshots")
@@ -68,20 +68,10 @@ test("live view decodes frames peer to peer, survives a hub restart, and signal 
     const signalUrl = (await proxy.waitForLine(/proxy listening on (http:\/\/\S+)/))[1]!
     let hub = startHub(signalUrl)
     procs.push(hub)
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: await netns.chromiumWrapper(),
-      headless: true,
-      viewport: { width: 360, height: 740 },
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-      ],
-    })
+    const context = await chromium.launchPersistentContext(
+      profile,
+      phoneLaunchOptions(await netns.chromiumWrapper()),
+    )
     try {
       const link = (await hub.waitForLine(/Pairing link: (\S+)/, 60_000))[1]!
       const page = context.pages()[0] ?? (await context.newPage())

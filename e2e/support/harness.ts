@@ -122,10 +122,10 @@ export function chromiumPath(): string {
   return process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
 }
 
-/** The system Chromium, headless, with nothing that phones home (the machine has no internet anyway). */
-export async function launchPhone(profileDir: string): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(profileDir, {
-    executablePath: chromiumPath(),
+/** Launch options for a phone: the system Chromium (or a wrapper), headless, with nothing that phones home. */
+export function phoneLaunchOptions(executablePath = chromiumPath()) {
+  return {
+    executablePath,
     headless: true,
     viewport: { width: 360, height: 740 },
     args: [
@@ -137,7 +137,12 @@ export async function launchPhone(profileDir: string): Promise<BrowserContext> {
       "--no-first-run",
       "--disable-quic",
     ],
-  })
+  }
+}
+
+/** A phone in a persistent context (a plain launch is incognito, where a PWA is never installable). */
+export async function launchPhone(profileDir: string): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(profileDir, phoneLaunchOptions())
 }
 
 /** Every regular file under a directory, recursively. */
