@@ -26,7 +26,7 @@ export function buildWebIfStale({ force = false } = {}) {
   const sources = Math.max(newest(join(root, "web")), newest(join(root, "protocol/src")))
   if (!force && built > sources) return
   console.log("Building the PWA…")
-  const result = spawnSync("npx", ["vite", "build", "--logLevel", "warn"], {
+  const result = spawnSync("npx", ["vite", "build", "--logLevel", "error"], {
     cwd: join(root, "web"),
     stdio: "inherit",
   })
