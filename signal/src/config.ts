@@ -118,13 +118,9 @@ export const defaultSignalConfig: Readonly<SignalConfig> = Object.freeze({
   turnCredentialTtlMs: day,
   maxSignalBytes: 64 * 1024,
   maxPushPayloadBytes: 3072,
-  pushHosts: [
-    "fcm.googleapis.com",
-    "android.googleapis.com",
-    "push.services.mozilla.com",
-    "push.apple.com",
-    "notify.windows.com",
-  ],
+  // Web Push is off until the operator names the push services the relay may post to (docs/04-relay.md):
+  // the relay contacts no third-party host by default.
+  pushHosts: [],
   // Generous: a household's devices behind one NAT, long polls and clip uploads stay far below it.
   rateLimitPerAddress: { perSecond: 100, burst: 1000 },
   rateLimitPerDevice: { perSecond: 50, burst: 500 },

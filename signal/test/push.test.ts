@@ -27,6 +27,8 @@ class FakePushSender implements PushSender {
 }
 
 const publicKey = "B".repeat(87)
+/** The operator enables push by naming the services; a fictitious one stands in here. */
+const pushConfig = { pushHosts: ["push.example"] }
 let relay: TestRelay | undefined
 afterEach(async () => {
   await relay?.close()
@@ -34,7 +36,7 @@ afterEach(async () => {
 })
 
 const subscription = (id: string) => ({
-  endpoint: `https://fcm.googleapis.com/fcm/send/${id}`,
+  endpoint: `https://push.example/send/${id}`,
   expirationTime: null,
   keys: {
     p256dh: Buffer.concat([Buffer.from([4]), randomBytes(64)]).toString("base64url"),
@@ -61,7 +63,7 @@ function push(r: TestRelay, spaceId: string, device: TestDevice, body: unknown):
 describe("web push", () => {
   it("hands out the VAPID key and pushes the opaque payload to the space's subscribed phones", async () => {
     const sender = new FakePushSender()
-    relay = await startTestRelay({ push: { sender, publicKey } })
+    relay = await startTestRelay({ push: { sender, publicKey }, config: pushConfig })
     const { hub, phone, spaceId } = await createSpaceWithMember(relay)
     const other = await register(relay, "phone")
     await fetch(`${relay.url}/v1/spaces/${spaceId}/members/${other.deviceId}`, {
@@ -97,7 +99,7 @@ describe("web push", () => {
 
   it("removes subscriptions the push service reports gone (404, 410)", async () => {
     const sender = new FakePushSender()
-    relay = await startTestRelay({ push: { sender, publicKey } })
+    relay = await startTestRelay({ push: { sender, publicKey }, config: pushConfig })
     const { hub, phone, spaceId } = await createSpaceWithMember(relay)
     const other = await register(relay, "phone")
     const third = await register(relay, "phone")
@@ -110,8 +112,8 @@ describe("web push", () => {
     await subscribe(relay, phone, subscription("gone"))
     await subscribe(relay, other, subscription("flaky"))
     await subscribe(relay, third, subscription("fine"))
-    sender.answers.set("https://fcm.googleapis.com/fcm/send/gone", { kind: "gone" })
-    sender.answers.set("https://fcm.googleapis.com/fcm/send/flaky", { kind: "failed", statusCode: 500 })
+    sender.answers.set("https://push.example/send/gone", { kind: "gone" })
+    sender.answers.set("https://push.example/send/flaky", { kind: "failed", statusCode: 500 })
 
     expect(await (await push(relay, spaceId, hub, { payload: "AQ==" })).json()).toEqual({
       sent: 1,
@@ -131,13 +133,13 @@ describe("web push", () => {
   })
 
   it("validates subscriptions and push requests, and lets only the owner push", async () => {
-    relay = await startTestRelay({ push: { sender: new FakePushSender(), publicKey } })
+    relay = await startTestRelay({ push: { sender: new FakePushSender(), publicKey }, config: pushConfig })
     const { hub, phone, spaceId } = await createSpaceWithMember(relay)
     const outsider = await register(relay, "hub")
     const good = subscription("x")
     for (const bad of [
       { ...good, endpoint: "https://127.0.0.1/internal" },
-      { ...good, endpoint: "http://fcm.googleapis.com/fcm/send/x" },
+      { ...good, endpoint: "http://push.example/send/x" },
       { ...good, keys: { ...good.keys, p256dh: "AAAA" } },
       { ...good, keys: { auth: good.keys.auth } },
       { endpoint: 5 },
@@ -162,6 +164,13 @@ describe("web push", () => {
 
   it("answers 404 when the relay runs without push", async () => {
     relay = await startTestRelay()
+    const phone = await register(relay, "phone")
+    await expectError(await fetch(`${relay.url}/v1/push/vapid-public-key`), 404, "NOT_FOUND")
+    await expectError(await subscribe(relay, phone, subscription("x")), 404, "NOT_FOUND")
+  })
+
+  it("stays off with a sender but no push services named by the operator (the default)", async () => {
+    relay = await startTestRelay({ push: { sender: new FakePushSender(), publicKey } })
     const phone = await register(relay, "phone")
     await expectError(await fetch(`${relay.url}/v1/push/vapid-public-key`), 404, "NOT_FOUND")
     await expectError(await subscribe(relay, phone, subscription("x")), 404, "NOT_FOUND")

@@ -170,6 +170,7 @@ describe("SignalClient: blobs, pairing discovery, signalling, push", () => {
         publicKey: "B".repeat(87),
         sender: { send: async (s) => (sent.push(s.endpoint), { kind: "sent" }) },
       },
+      config: { pushHosts: ["push.example"] },
     })
     const hub = new SignalClient({ baseUrl: relay.url })
     const phone = new SignalClient({ baseUrl: relay.url })
@@ -178,7 +179,7 @@ describe("SignalClient: blobs, pairing discovery, signalling, push", () => {
     const { spaceId } = await hub.createSpace()
     await hub.addMember(spaceId, phoneDevice.deviceId)
     expect(await phone.getVapidPublicKey()).toBe("B".repeat(87))
-    const endpoint = "https://fcm.googleapis.com/fcm/send/abc"
+    const endpoint = "https://push.example/send/abc"
     await phone.setPushSubscription({
       endpoint,
       expirationTime: null,

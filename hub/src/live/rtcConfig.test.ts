@@ -1,7 +1,7 @@
 /**
  * The privacy rule for WebRTC: with the configuration the hub uses, werift sends no packet and makes no DNS
- * lookup for any host but the peer (werift 0.25.2 fell back to stun.l.google.com:19302 even with
- * `iceServers: []`; patches/werift+0.25.2.patch removes that fallback).
+ * lookup for any host but the peer (werift 0.25.2 fell back to a public STUN server even with
+ * `iceServers: []`; patches/werift+0.25.2.patch removes that fallback, docs/decisions/0005 names it).
  */
 import dgram from "node:dgram"
 import dns from "node:dns"

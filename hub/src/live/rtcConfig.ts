@@ -9,8 +9,8 @@ export interface IceServer {
 
 /**
  * The werift configuration for live view. The privacy rule: the hub contacts no host the user did not
- * configure. werift's own default is `stun:stun.l.google.com:19302`, and even with `iceServers: []` it used
- * to fall back to that server (a DNS lookup, a packet to Google, and a 5 s wait when unreachable); the patch
+ * configure. werift's own default is a public STUN server, and even with `iceServers: []` it used to fall
+ * back to it (a DNS lookup, a packet to a third party, and a 5 s wait when unreachable); the patch
  * in patches/werift+0.25.2.patch makes an explicit empty list mean "no STUN", and we always pass the list
  * explicitly — never werift's default. `rtcConfig.test.ts` checks that no packet leaves for another host.
  */

@@ -1,23 +1,30 @@
 import { describe, expect, it } from "vitest"
-import { defaultSignalConfig } from "../config.ts"
 import { isAllowedPushEndpoint } from "./pushRouter.ts"
 
 describe("isAllowedPushEndpoint", () => {
-  const hosts = defaultSignalConfig.pushHosts
+  // Fictitious services stand in for the ones an operator would list (docs/04-relay.md).
+  const hosts = ["push.example", "notify.example.net"]
   it.each([
-    ["https://fcm.googleapis.com/fcm/send/abc", true],
-    ["https://updates.push.services.mozilla.com/wpush/v2/x", true],
-    ["https://web.push.apple.com/QGx", true],
-    ["https://wns2-by3p.notify.windows.com/w/?token=x", true],
-    ["http://fcm.googleapis.com/fcm/send/abc", false],
-    ["https://fcm.googleapis.com:8443/x", false],
-    ["https://user:pw@fcm.googleapis.com/x", false],
-    ["https://fcm.googleapis.com.evil.example/x", false],
-    ["https://evilfcm.googleapis.com.example/x", false],
+    ["https://push.example/send/abc", true],
+    ["https://eu.push.example/wpush/v2/x", true],
+    ["https://wns2.notify.example.net/w/?token=x", true],
+    ["http://push.example/send/abc", false],
+    ["https://push.example:8443/x", false],
+    ["https://user:pw@push.example/x", false],
+    ["https://push.example.evil.example/x", false],
+    ["https://evilpush.example.org/x", false],
     ["https://127.0.0.1/x", false],
     ["https://localhost/x", false],
     ["not a url", false],
   ])("%s → %s", (endpoint, allowed) => {
     expect(isAllowedPushEndpoint(endpoint, hosts)).toBe(allowed)
+  })
+})
+
+describe("push service allow-list", () => {
+  it("is empty by default: the relay contacts no push service the operator did not name", async () => {
+    const { defaultSignalConfig } = await import("../config.ts")
+    expect(defaultSignalConfig.pushHosts).toEqual([])
+    expect(isAllowedPushEndpoint("https://push.example/send/abc", defaultSignalConfig.pushHosts)).toBe(false)
   })
 })

@@ -50,9 +50,12 @@ export function isAllowedPushEndpoint(endpoint: string, pushHosts: readonly stri
   return pushHosts.some((allowed) => host === allowed || host.endsWith(`.${allowed}`))
 }
 
-function requirePush(push: PushService | undefined): PushService {
-  if (push === undefined) throw new ApiError("NOT_FOUND", "web push is not enabled on this relay")
-  return push
+/** Push runs only with a sender and at least one push service the operator allowed (`pushHosts`). */
+function requirePush(ctx: { push?: PushService; config: { pushHosts: readonly string[] } }): PushService {
+  if (ctx.push === undefined || ctx.config.pushHosts.length === 0) {
+    throw new ApiError("NOT_FOUND", "web push is not enabled on this relay (no pushHosts configured)")
+  }
+  return ctx.push
 }
 
 /**
@@ -65,11 +68,11 @@ export function createPushRouter(ctx: AppContext): Router {
   const auth = authenticate(ctx)
 
   router.get("/push/vapid-public-key", (_req, res) => {
-    res.json({ publicKey: requirePush(ctx.push).publicKey })
+    res.json({ publicKey: requirePush(ctx).publicKey })
   })
 
   router.put("/push/subscription", auth, jsonBody, async (req, res) => {
-    requirePush(ctx.push)
+    requirePush(ctx)
     const device = authenticatedDevice(res)
     const { endpoint, keys } = subscriptionSchema.parse(req.body)
     if (!isAllowedPushEndpoint(endpoint, ctx.config.pushHosts)) {
@@ -89,7 +92,7 @@ export function createPushRouter(ctx: AppContext): Router {
   })
 
   router.post("/spaces/:spaceId/push", auth, jsonBody, async (req, res) => {
-    const push = requirePush(ctx.push)
+    const push = requirePush(ctx)
     const caller = authenticatedDevice(res)
     const { spaceId } = spaceParams.parse(req.params)
     await requireOwner(ctx.store, spaceId, caller.deviceId)
