@@ -55,16 +55,21 @@ function printResult(result: CommandResult): number {
   return result.code
 }
 
+/** The options every command that reads the hub's configuration accepts. */
+const configOptions = {
+  config: { type: "string" },
+  signal: { type: "string" },
+  "web-url": { type: "string" },
+  "data-dir": { type: "string" },
+  name: { type: "string" },
+} as const
+
 /** `hub pair` and `hub status`: the options they share with `hub start`. */
 async function runSpaceCommand(command: "pair" | "status", argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      config: { type: "string" },
-      signal: { type: "string" },
-      "web-url": { type: "string" },
-      "data-dir": { type: "string" },
-      name: { type: "string" },
+      ...configOptions,
       "no-wait": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -119,11 +124,7 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      config: { type: "string" },
-      signal: { type: "string" },
-      "web-url": { type: "string" },
-      "data-dir": { type: "string" },
-      name: { type: "string" },
+      ...configOptions,
       "synthetic-cycle": { type: "string" },
       pair: { type: "boolean" },
       help: { type: "boolean", short: "h" },
