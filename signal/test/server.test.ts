@@ -79,7 +79,10 @@ describe("server.ts", () => {
   it("finishes an in-flight upload after SIGTERM, and keeps blobs and pending messages across a restart", async () => {
     const dataDir = await makeTempDir()
     dirs.push(dataDir)
-    const first = startServer(["--port", "0", "--data-dir", dataDir])
+    // The operator turns push on by naming the push services (a fictitious one here).
+    const config = join(dataDir, "config.json")
+    await writeFile(config, JSON.stringify({ pushHosts: ["push.example"] }))
+    const first = startServer(["--port", "0", "--data-dir", dataDir, "--config", config])
     const url = await first.listening
     expect(url, first.output().stderr).toBeDefined()
     const api = async (path: string, init: RequestInit = {}) => fetch(`${url}${path}`, init)
@@ -126,7 +129,7 @@ describe("server.ts", () => {
     expect(await uploaded).toBe(201)
     expect(await first.exited).toBe(0)
 
-    const second = startServer(["--port", "0", "--data-dir", dataDir])
+    const second = startServer(["--port", "0", "--data-dir", dataDir, "--config", config])
     const url2 = await second.listening
     expect(url2, second.output().stderr).toBeDefined()
     const inbox = await fetch(`${url2}/v1/mailbox`, { headers: auth(phone) })
