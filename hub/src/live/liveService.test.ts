@@ -110,4 +110,62 @@ describe("LiveService", () => {
     expect(frames[0]).toHaveLength(150_000)
     expect(service.stats()[0]).toMatchObject({ state: "open", framesSent: 3, framesDropped: 0 })
   })
+
+  it("answers an ICE restart on the same peer connection: same channel, same stream key, frames resume", async () => {
+    const { space, answers, key } = fakeSpace()
+    const service = new LiveService({
+      space,
+      cameras: [{ id: "cam", name: "Cam" }],
+      logger: silentLogger,
+      additionalHostAddresses: ["127.0.0.1"],
+    })
+    closers.push(() => service.close())
+    const au = (n: number, keyframe = false) => ({ data: new Uint8Array(100).fill(n), keyframe })
+    service.pushAccessUnit("cam", au(1, true))
+
+    const phone = new RTCPeerConnection(loopbackOnly)
+    closers.push(() => phone.close())
+    const dc = phone.createDataChannel("live", liveChannelInit)
+    const reassembler = new FrameReassembler()
+    const frames: number[] = []
+    const phoneSide: { receiver?: FrameReceiver } = {}
+    let chain = Promise.resolve()
+    dc.onMessage.subscribe((m) => {
+      const frame = reassembler.push(new Uint8Array(m as Buffer))
+      if (frame)
+        chain = chain.then(async () => void frames.push((await phoneSide.receiver!.open(frame)).data[0]!))
+    })
+    const gathered = () => waitFor(() => (phone.iceGatheringState === "complete" ? true : undefined))
+    const deviceId = toHex(randomBytes(16)) as DeviceId
+    const sessionId = toHex(randomBytes(16))
+    const offer = (sdp: string) =>
+      service.handleRequest({ kind: "live-offer", sessionId, deviceId, sdp, issuedAt: Date.now() }, deviceId)
+    await phone.setLocalDescription(await phone.createOffer())
+    await gathered()
+    offer(phone.localDescription!.sdp)
+    const first = await waitFor(() => answers[0])
+    phoneSide.receiver = new FrameReceiver(key())
+    await phone.setRemoteDescription({ type: "answer", sdp: first.sdp })
+    await waitFor(() => (frames.length >= 1 ? true : undefined))
+
+    // Act: the phone restarts ICE (new credentials) on its peer connection, through the same session.
+    await phone.setLocalDescription(await phone.createOffer({ iceRestart: true }))
+    await gathered()
+    const restartOffer = phone.localDescription!.sdp
+    offer(restartOffer)
+    offer(restartOffer) // delivered twice: answered once
+    const second = await waitFor(() => answers[1])
+    await phone.setRemoteDescription({ type: "answer", sdp: second.sdp })
+
+    // Assert: new ICE credentials on the hub's side too, and frames flow on under the first key.
+    expect(second.sessionId).toBe(sessionId)
+    expect(/a=ice-ufrag:(\S+)/.exec(second.sdp)?.[1]).not.toBe(/a=ice-ufrag:(\S+)/.exec(first.sdp)?.[1])
+    service.pushAccessUnit("cam", au(2))
+    await waitFor(() => (frames.length >= 2 ? true : undefined))
+    expect(frames).toEqual([1, 2])
+    await new Promise((r) => setTimeout(r, 200))
+    expect(answers).toHaveLength(2)
+    expect(service.stats()).toHaveLength(1)
+    expect(service.stats()[0]).toMatchObject({ state: "open", framesSent: 2 })
+  })
 })

@@ -11,7 +11,7 @@ import type {
 import type { Logger } from "../capture/types.ts"
 import type { FrameGateOptions } from "./frameGate.ts"
 import { GopCache } from "./gopCache.ts"
-import { LiveViewer, type ViewerStats } from "./liveViewer.ts"
+import { LiveViewer, iceUfrag, type ViewerStats } from "./liveViewer.ts"
 import type { IceServer } from "./rtcConfig.ts"
 import { warmUpWebRtc } from "./warmUp.ts"
 
@@ -115,7 +115,14 @@ export class LiveService {
   }
 
   private async startSession(offer: LiveOffer, from: DeviceId) {
-    if (this.viewers.has(offer.sessionId)) return // the same offer twice
+    const existing = this.viewers.get(offer.sessionId)
+    if (existing) {
+      // The same offer twice, or the phone's ICE restart: new ICE credentials for a session it already has.
+      const ufrag = iceUfrag(offer.sdp)
+      if (existing.deviceId !== from || ufrag === existing.remoteUfrag) return
+      existing.remoteUfrag = ufrag // now, so that the same offer delivered again is recognised
+      return this.restartSession(existing, offer, from)
+    }
     const camera = offer.cameraId
       ? this.opts.cameras.find((c) => c.id === offer.cameraId)
       : this.opts.cameras[0]
@@ -167,6 +174,29 @@ export class LiveService {
       await refuse("the hub could not start the session").catch((e: unknown) =>
         this.log.warn({ err: (e as Error).message }, "could not send a refusal"),
       )
+      throw err
+    }
+  }
+
+  /**
+   * An ICE restart on the session's own peer connection: answered like a new session (the answer is sealed in
+   * a fresh epoch, the only way the hub sends answers), but the stream keeps its frame key and sequence, so
+   * the phone keeps decrypting and decoding as before; the key the new epoch exports is not used.
+   */
+  private async restartSession(viewer: LiveViewer, offer: LiveOffer, from: DeviceId) {
+    try {
+      await this.opts.space.openLiveSession(from, viewer.streamId, async () => ({
+        sessionId: offer.sessionId,
+        cameraId: viewer.cameraId as CameraId,
+        cameraName: this.opts.cameras.find((c) => c.id === viewer.cameraId)?.name ?? viewer.cameraId,
+        sdp: await viewer.restart(offer.sdp),
+      }))
+      this.log.info(
+        { sessionId: offer.sessionId, restarts: viewer.restarts },
+        "live session ICE restart answered",
+      )
+    } catch (err) {
+      viewer.close(`could not answer an ICE restart: ${(err as Error).message}`)
       throw err
     }
   }

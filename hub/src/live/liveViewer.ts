@@ -22,6 +22,16 @@ export interface ViewerStats {
 
 /** How long a viewer may take from answer to an open channel before it is given up. */
 const connectTimeoutMs = 15_000
+/**
+ * werift declares the connection failed when the phone's consent checks stop (30 s): the phone may still be
+ * changing networks and restart ICE on this peer connection, so a failed viewer waits this long for a restart.
+ */
+const restartGraceMs = 30_000
+
+/** The `a=ice-ufrag` of an SDP: a new one in an offer for an existing session means an ICE restart. */
+export function iceUfrag(sdp: string): string | undefined {
+  return /^a=ice-ufrag:(\S+)\r?$/m.exec(sdp)?.[1]
+}
 /** Same data channel on both sides, no DCEP round trip: negotiated, id 0. */
 export const liveChannelInit = { negotiated: true, id: 0, ordered: true } as const
 
@@ -38,6 +48,10 @@ export class LiveViewer {
   private nextSeq = 0n
   private sending: Promise<void> = Promise.resolve()
   private connectTimer: NodeJS.Timeout | undefined
+  private failedTimer: NodeJS.Timeout | undefined
+  /** The ICE username fragment of the phone's latest offer. */
+  remoteUfrag: string | undefined
+  restarts = 0
   state: ViewerState = "negotiating"
   framesSent = 0
   bytesSent = 0
@@ -66,12 +80,29 @@ export class LiveViewer {
       else if (s === "closed") this.close("the phone closed the channel")
     })
     this.pc.connectionStateChange.subscribe((s) => {
-      if (s === "failed" || s === "closed") this.close(`connection ${s}`)
+      if (s === "closed") this.close("connection closed")
+      else if (s === "failed") this.onFailed()
+      else if (s === "connected" && this.failedTimer) {
+        clearTimeout(this.failedTimer)
+        this.failedTimer = undefined
+      }
     })
   }
 
-  /** Applies the phone's offer and returns the complete answer (all host candidates gathered, no trickle). */
+  /** Lost the phone: keep the peer connection a while for an ICE restart (`restart`), then give up. */
+  private onFailed() {
+    if (this.state === "closed" || this.failedTimer) return
+    this.opts.logger.info(
+      { sessionId: this.sessionId },
+      "live viewer unreachable; waiting for an ICE restart",
+    )
+    this.failedTimer = setTimeout(() => this.close("connection failed, no ICE restart"), restartGraceMs)
+    this.failedTimer.unref()
+  }
+
+  /** Applies the phone's offer and returns the complete answer (all candidates gathered, no trickle). */
   async answer(offerSdp: string): Promise<string> {
+    this.remoteUfrag = iceUfrag(offerSdp)
     await this.pc.setRemoteDescription({ type: "offer", sdp: offerSdp })
     await this.pc.setLocalDescription(await this.pc.createAnswer())
     if (this.pc.iceGatheringState !== "complete") {
@@ -86,9 +117,28 @@ export class LiveViewer {
     }
     const sdp = this.pc.localDescription?.sdp
     if (!sdp) throw new Error("werift produced no answer")
-    this.state = "connecting"
-    this.connectTimer = setTimeout(() => this.close("no connection within 15 s"), connectTimeoutMs)
-    this.connectTimer.unref()
+    if (this.state === "negotiating") {
+      this.state = "connecting"
+      this.connectTimer = setTimeout(() => this.close("no connection within 15 s"), connectTimeoutMs)
+      this.connectTimer.unref()
+    }
+    return sdp
+  }
+
+  /**
+   * The phone's ICE restart (it changed networks, or its path broke): the same peer connection, DTLS
+   * association, data channel, frame key and sequence numbers; new ICE credentials and candidates. Returns the
+   * answer. Frames queued while the path was down go out once it is back (the gate dropped to the next
+   * keyframe if the backlog grew).
+   */
+  async restart(offerSdp: string): Promise<string> {
+    if (this.state === "closed") throw new Error("the viewer is closed")
+    this.restarts++
+    const sdp = await this.answer(offerSdp)
+    if (this.failedTimer) {
+      clearTimeout(this.failedTimer)
+      this.failedTimer = undefined
+    }
     return sdp
   }
 
@@ -158,6 +208,7 @@ export class LiveViewer {
     if (this.state === "closed") return
     this.state = "closed"
     if (this.connectTimer) clearTimeout(this.connectTimer)
+    if (this.failedTimer) clearTimeout(this.failedTimer)
     this.opts.logger.info({ ...this.stats(), reason }, "live viewer closed")
     this.pc
       .close()

@@ -45,4 +45,39 @@ describe("liveRtcConfig", () => {
       await pc.close()
     }
   })
+
+  it("asks only the STUN server signal configured (the household's coturn), never a public default", async () => {
+    // A stand-in STUN server on loopback: it sees the binding request; nothing else may be contacted.
+    const stun = dgram.createSocket("udp4")
+    const requests: Buffer[] = []
+    stun.on("message", (m) => requests.push(m))
+    await new Promise<void>((resolve) => stun.bind(0, "127.0.0.1", resolve))
+    const { port } = stun.address()
+    const sends = vi.spyOn(dgram.Socket.prototype, "send")
+    const lookups = vi.spyOn(dns, "lookup")
+    const promiseLookups = vi.spyOn(dns.promises, "lookup")
+    const pc = new RTCPeerConnection({
+      ...liveRtcConfig({ iceServers: [{ urls: `stun:127.0.0.1:${port}` }] }),
+      iceStunGatherTimeout: 0.2,
+    } as ConstructorParameters<typeof RTCPeerConnection>[0])
+    try {
+      pc.createDataChannel("live", { negotiated: true, id: 0 })
+      await pc.setLocalDescription(await pc.createOffer())
+      await new Promise<void>((resolve) => {
+        if (pc.iceGatheringState === "complete") resolve()
+        pc.iceGatheringStateChange.subscribe((s) => s === "complete" && resolve())
+      })
+      expect(requests.length).toBeGreaterThan(0)
+      // STUN binding request: message type 0x0001, magic cookie 0x2112a442.
+      expect(requests[0]!.readUInt16BE(0)).toBe(0x0001)
+      expect(requests[0]!.readUInt32BE(4)).toBe(0x2112a442)
+      const destinations = sends.mock.calls.map((c) => c.slice(1).find((a) => typeof a === "string"))
+      expect(destinations.filter((d) => d !== "127.0.0.1")).toEqual([])
+      const hosts = [...lookups.mock.calls, ...promiseLookups.mock.calls].map((c) => String(c[0]))
+      expect(hosts.filter((h) => !/^(0\.0\.0\.0|::|127\.0\.0\.1)$/.test(h))).toEqual([])
+    } finally {
+      await pc.close()
+      stun.close()
+    }
+  })
 })

@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto"
 import { describe, expect, it } from "vitest"
-import { iceServersFor } from "./iceServers.ts"
+import { iceServersFor, turnConfigured } from "./iceServers.ts"
 
 describe("iceServersFor", () => {
   const servers = [
@@ -25,5 +25,13 @@ describe("iceServersFor", () => {
     expect(fixed).toEqual(servers[2])
     expect(turn?.username).toBe("1060:dev1")
     expect(turn?.credential).toBe(createHmac("sha1", secret).update("1060:dev1").digest("base64"))
+  })
+
+  it("says whether a TURN relay is configured", () => {
+    expect(turnConfigured([], undefined)).toBe(false)
+    expect(turnConfigured([{ urls: "stun:turn.example:3478" }], "a-shared-turn-secret")).toBe(false)
+    expect(turnConfigured([servers[1]!], undefined)).toBe(false)
+    expect(turnConfigured([servers[1]!], "a-shared-turn-secret")).toBe(true)
+    expect(turnConfigured([servers[2]!], undefined)).toBe(true)
   })
 })

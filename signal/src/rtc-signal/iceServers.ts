@@ -20,3 +20,17 @@ export function iceServersFor(
     return { ...server, username, credential }
   })
 }
+
+/** The line for operators when no TURN relay is configured (live view then works on the same network only). */
+export const noTurnHint =
+  "Live view works on this network only; to watch from anywhere, run coturn beside signal: see docs/07-remote-access.md"
+
+/** True when signal hands out a TURN server, with minted (secret) or static credentials. */
+export function turnConfigured(servers: readonly IceServer[], turnSecret: string | undefined): boolean {
+  return servers.some((server) => {
+    const urls = Array.isArray(server.urls) ? server.urls : [server.urls]
+    return (
+      urls.some((u) => /^turns?:/i.test(u)) && (turnSecret !== undefined || server.credential !== undefined)
+    )
+  })
+}

@@ -4,7 +4,7 @@ import { authenticate, authenticatedDevice } from "../http/auth.ts"
 import { rawBody } from "../http/body.ts"
 import type { AppContext } from "../http/context.ts"
 import { deviceIdSchema } from "../ids.ts"
-import { iceServersFor } from "./iceServers.ts"
+import { iceServersFor, noTurnHint, turnConfigured } from "./iceServers.ts"
 import { relaySignal } from "./relaySignal.ts"
 
 const recipientParams = z.object({ deviceId: deviceIdSchema })
@@ -17,6 +17,7 @@ const recipientParams = z.object({ deviceId: deviceIdSchema })
 export function createRtcRouter(ctx: AppContext): Router {
   const router = Router()
   const auth = authenticate(ctx)
+  if (!turnConfigured(ctx.config.iceServers, ctx.config.turnSecret)) ctx.logger.info(noTurnHint)
 
   router.get("/rtc/ice-servers", auth, (_req, res) => {
     const device = authenticatedDevice(res)

@@ -19,6 +19,10 @@ export interface LiveStats {
   samples: [number, number, number][]
   lastLatencyMs: number | undefined
   state: string
+  /** ICE restarts started (the path to the hub broke or the phone changed networks). */
+  iceRestarts: number
+  /** The selected candidate pair of the current session: direct (host/srflx) or through the TURN relay. */
+  path: "direct" | "relayed" | undefined
 }
 
 export const newLiveStats = (): LiveStats => ({
@@ -32,6 +36,8 @@ export const newLiveStats = (): LiveStats => ({
   samples: [],
   lastLatencyMs: undefined,
   state: "idle",
+  iceRestarts: 0,
+  path: undefined,
 })
 
 export const nowUs = (): number => (performance.timeOrigin + performance.now()) * 1000

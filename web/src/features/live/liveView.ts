@@ -5,6 +5,8 @@ import { LiveDecoder } from "./liveDecoder.ts"
 import { newLiveStats, nowUs, type LiveStats } from "./liveStats.ts"
 
 export type LiveState = "idle" | "requesting" | "connecting" | "live" | "reconnecting" | "failed"
+/** How frames reach this phone: straight from the hub, or through the operator's TURN relay. */
+export type LivePath = "direct" | "relayed"
 
 const stateText: Record<LiveState, string> = {
   idle: "Stopped",
@@ -22,6 +24,15 @@ const connectTimeoutMs = 8000
 /** A live channel that brings no frame for this long is dead (the hub went away without closing). */
 const stallTimeoutMs = 4000
 const maxBackoffMs = 5000
+/**
+ * After the path to the hub breaks (ICE disconnected, no video, or the phone changed networks), ICE restarts
+ * on the same peer connection until this long has passed; then a fresh session is started.
+ */
+const restartWindowMs = 40_000
+/** One ICE restart attempt: from the new offer to video again. */
+const restartAttemptMs = 10_000
+/** Waiting for relay candidates from the configured TURN server when gathering an offer. */
+const relayGatherMs = 3000
 /** Received but undecoded frames beyond this (~0.5 s at 30 fps): skip to the next keyframe. */
 const maxBacklogFrames = 15
 
@@ -45,6 +56,11 @@ export class LiveView {
   private backoffMs = 500
   private iceServers: RTCIceServer[] | undefined
   private infoTimer: ReturnType<typeof setInterval> | undefined
+  private readonly pathEl: HTMLElement
+  private readonly onNetworkChange = () => {
+    const s = this.session
+    if (s?.opened) void this.restartIce(s, "the phone changed networks")
+  }
 
   constructor(
     private readonly space: PhoneSpace,
@@ -62,6 +78,13 @@ export class LiveView {
     this.canvas.style.background = "#000"
     this.stateEl = h("span", { class: "chip", "data-testid": "live-state", role: "status" }, stateText.idle)
     this.infoEl = h("span", { class: "muted", "data-testid": "live-info" })
+    // Always present (no layout shift); empty until a candidate pair is selected.
+    this.pathEl = h("span", {
+      class: "chip",
+      "data-testid": "live-path",
+      title: "Direct: peer to peer. Relayed: through your TURN server, which sees only ciphertext.",
+    })
+    this.pathEl.style.visibility = "hidden"
     this.element = h(
       "section",
       { class: "card live", "aria-label": "Live view" },
@@ -70,6 +93,7 @@ export class LiveView {
         { class: "player-head" },
         h("h2", {}, `Live — ${opts.cameraName}`),
         this.stateEl,
+        this.pathEl,
         h("button", { class: "ghost", onclick: () => this.close(), "aria-label": "Close live view" }, "✕"),
       ),
       this.canvas,
@@ -88,6 +112,8 @@ export class LiveView {
     }
     this.backoffMs = 500
     this.infoTimer ??= setInterval(() => this.showInfo(), 1000)
+    globalThis.addEventListener("online", this.onNetworkChange)
+    connectionInfo()?.addEventListener("change", this.onNetworkChange)
     void this.connect(performance.now())
   }
 
@@ -101,6 +127,8 @@ export class LiveView {
     this.retryTimer = undefined
     if (this.infoTimer) clearInterval(this.infoTimer)
     this.infoTimer = undefined
+    globalThis.removeEventListener("online", this.onNetworkChange)
+    connectionInfo()?.removeEventListener("change", this.onNetworkChange)
     const s = this.session
     this.session = undefined
     if (s) {
@@ -121,7 +149,8 @@ export class LiveView {
     this.stats.sessions++
     this.setState("requesting")
     try {
-      this.iceServers ??= await this.space.getIceServers().catch(() => [])
+      // Fresh for every session: TURN credentials from signal expire.
+      this.iceServers = await this.space.getIceServers().catch(() => this.iceServers ?? [])
       const offer = await session.createOffer(this.iceServers, this.canvas, {
         onLive: () => {
           if (this.session === session) this.setState("live")
@@ -131,6 +160,12 @@ export class LiveView {
         },
         onDead: (why) => {
           if (this.session === session) this.retry(why)
+        },
+        onPathLost: (why) => {
+          if (this.session === session) void this.restartIce(session, why)
+        },
+        onRecovered: () => {
+          if (this.session === session) this.setState("live")
         },
       })
       this.space.onLiveReply((reply) => {
@@ -156,6 +191,16 @@ export class LiveView {
       return
     }
     if (reply.answer.sessionId !== session.id) return // an answer to an older request
+    if (session.opened) {
+      // The answer to an ICE restart (or a duplicate): same peer connection, same stream key (the hub keeps
+      // it). Accepted even when the path came back on its own meanwhile: the hub already restarted ICE.
+      try {
+        await session.acceptRestart(reply.answer.sdp)
+      } catch (err) {
+        this.retry(`the ICE restart failed: ${(err as Error).message}`)
+      }
+      return
+    }
     this.setState("connecting")
     session.mark("answer")
     try {
@@ -163,6 +208,40 @@ export class LiveView {
       await session.accept(reply.answer.sdp, new FrameReceiver(reply.frameKey))
     } catch (err) {
       this.retry((err as Error).message)
+    }
+  }
+
+  /**
+   * ICE restart: a new offer with new ICE credentials on the same peer connection, through the same
+   * MLS-protected signalling; the hub answers on its peer connection and the DTLS association, data channel
+   * and stream key carry on. Repeated while signal is unreachable; a fresh session after `restartWindowMs`.
+   */
+  private async restartIce(session: Session, why: string) {
+    if (session.restarting && performance.now() - session.restartStartedAt < restartAttemptMs) return
+    const since = session.pathLostAt ?? performance.now()
+    session.pathLostAt = since
+    if (performance.now() - since > restartWindowMs) {
+      this.retry(`${why}; ICE restarts did not bring the video back`)
+      return
+    }
+    this.stats.iceRestarts++
+    this.setState("reconnecting", why)
+    try {
+      const sdp = await session.restartOffer()
+      if (this.session !== session) return
+      // The restart attempt's own deadline: no video by then, try again (or give up after the window).
+      session.armTimeout(restartAttemptMs, why, true)
+      await this.space.sendLiveRequest({
+        kind: "live-offer",
+        sessionId: session.id,
+        deviceId: this.space.deviceId as DeviceId,
+        sdp,
+        issuedAt: Date.now(),
+      })
+    } catch (err) {
+      if (this.session !== session) return
+      // Most likely signal is unreachable too (no network yet): try again shortly.
+      session.armTimeout(1000, `${why} (${(err as Error).message})`, true)
     }
   }
 
@@ -191,11 +270,40 @@ export class LiveView {
   }
 
   private showInfo() {
+    const s = this.session
+    if (s?.opened) {
+      void s.path().then((path) => {
+        if (this.session !== s || !path) return
+        this.stats.path = path
+        this.pathEl.textContent = path === "relayed" ? "Relayed" : "Direct"
+        this.pathEl.dataset.path = path
+        this.pathEl.style.visibility = "visible"
+      })
+    } else {
+      this.pathEl.textContent = ""
+      delete this.pathEl.dataset.path
+      this.pathEl.style.visibility = "hidden"
+    }
     if (this.state !== "live") return
     const latency = this.stats.lastLatencyMs
     this.infoEl.textContent = `${this.stats.framesDecoded} frames${latency === undefined ? "" : ` · ${Math.round(latency)} ms behind the camera`}`
     this.element.dataset.frames = String(this.stats.framesDecoded)
   }
+}
+
+interface SessionHandlers {
+  onLive: () => void
+  onFirstFrame: () => void
+  onDead: (why: string) => void
+  /** The channel was open but the path broke: repair it with an ICE restart. */
+  onPathLost: (why: string) => void
+  /** Video flows again after the path was lost. */
+  onRecovered: () => void
+}
+
+/** The Network Information API where the browser has it (Chromium on Android: Wi-Fi ↔ mobile data). */
+function connectionInfo(): EventTarget | undefined {
+  return (navigator as { connection?: EventTarget }).connection
 }
 
 /** One attempt: a peer connection, its data channel, and the frames it brings. */
@@ -208,8 +316,14 @@ class Session {
   private closed = false
   readonly phases: LiveStats["phases"][number] = {}
   private decrypting: Promise<void> = Promise.resolve()
-  private handlers:
-    { onLive: () => void; onFirstFrame: () => void; onDead: (why: string) => void } | undefined
+  private handlers: SessionHandlers | undefined
+  /** The data channel opened once: from then on a broken path is repaired by ICE restarts. */
+  opened = false
+  restarting = false
+  restartStartedAt = 0
+  /** When the path to the hub was lost (reset once video flows again). */
+  pathLostAt: number | undefined
+  private iceServers: RTCIceServer[] = []
 
   constructor(
     readonly id: string,
@@ -220,10 +334,13 @@ class Session {
   async createOffer(
     iceServers: RTCIceServer[],
     canvas: HTMLCanvasElement,
-    handlers: { onLive: () => void; onFirstFrame: () => void; onDead: (why: string) => void },
+    handlers: SessionHandlers,
   ): Promise<string> {
     this.handlers = handlers
-    const pc = new RTCPeerConnection({ iceServers })
+    this.iceServers = iceServers
+    // Only the servers signal handed out (none by default: no public STUN). "all": host and server-reflexive
+    // pairs win by ICE priority; the TURN relay is the fallback when the NATs allow nothing direct.
+    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: "all" })
     this.pc = pc
     const dc = pc.createDataChannel("live", { negotiated: true, id: 0, ordered: true })
     dc.binaryType = "arraybuffer"
@@ -234,6 +351,7 @@ class Session {
       (message) => this.dead(message),
     )
     dc.onopen = () => {
+      this.opened = true
       this.openedAtUs = nowUs()
       this.mark("open")
       this.armTimeout(stallTimeoutMs, "no video from the hub")
@@ -251,8 +369,12 @@ class Session {
       if (frame) this.onFrame(frame)
     }
     pc.onconnectionstatechange = () => {
-      if (pc.connectionState === "failed" || pc.connectionState === "closed") {
-        this.dead(`connection ${pc.connectionState}`)
+      if (pc.connectionState === "closed") this.dead("connection closed")
+      else if (pc.connectionState === "failed") this.pathLost("connection failed")
+    }
+    pc.oniceconnectionstatechange = () => {
+      if (pc.iceConnectionState === "disconnected" || pc.iceConnectionState === "failed") {
+        this.pathLost(`path to the hub ${pc.iceConnectionState}`)
       }
     }
     await pc.setLocalDescription(await pc.createOffer())
@@ -267,6 +389,50 @@ class Session {
   async accept(answerSdp: string, receiver: FrameReceiver): Promise<void> {
     this.receiver = receiver
     await this.pc!.setRemoteDescription({ type: "answer", sdp: answerSdp })
+  }
+
+  /** An offer with new ICE credentials for the same peer connection. */
+  async restartOffer(): Promise<string> {
+    const pc = this.pc
+    if (!pc || this.closed) throw new Error("no connection to restart")
+    this.restarting = true
+    this.restartStartedAt = performance.now()
+    await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }))
+    await this.gathered(pc)
+    const sdp = pc.localDescription?.sdp
+    if (!sdp) throw new Error("no offer")
+    return sdp
+  }
+
+  async acceptRestart(answerSdp: string): Promise<void> {
+    const pc = this.pc
+    if (!pc || this.closed || pc.signalingState !== "have-local-offer") return // a stale answer
+    await pc.setRemoteDescription({ type: "answer", sdp: answerSdp })
+  }
+
+  /** Direct or relayed, from the selected candidate pair; undefined before one is selected. */
+  async path(): Promise<LivePath | undefined> {
+    const pc = this.pc
+    if (!pc || this.closed) return undefined
+    const report = await pc.getStats()
+    let pairId: string | undefined
+    report.forEach((s: { type: string; selectedCandidatePairId?: string }) => {
+      if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId
+    })
+    const pair = pairId
+      ? (report.get(pairId) as { localCandidateId: string; remoteCandidateId: string } | undefined)
+      : undefined
+    if (!pair) return undefined
+    const type = (id: string) => (report.get(id) as { candidateType?: string } | undefined)?.candidateType
+    return type(pair.localCandidateId) === "relay" || type(pair.remoteCandidateId) === "relay"
+      ? "relayed"
+      : "direct"
+  }
+
+  private pathLost(why: string) {
+    if (this.closed) return
+    if (this.opened) this.handlers?.onPathLost(why)
+    else this.dead(why)
   }
 
   /** Frames received but not yet decoded, and when each arrived (by header timestamp). */
@@ -316,6 +482,11 @@ class Session {
       this.mark("firstFrame")
       this.handlers?.onFirstFrame()
     }
+    if (this.restarting || this.pathLostAt !== undefined) {
+      this.restarting = false
+      this.pathLostAt = undefined
+      this.handlers?.onRecovered()
+    }
     this.armTimeout(stallTimeoutMs, "no video from the hub")
     if (timestampUs < this.openedAtUs) {
       this.stats.catchUpFrames++
@@ -331,10 +502,16 @@ class Session {
     this.phases[phase] ??= Math.round(performance.now() - this.startedAt)
   }
 
-  armTimeout(ms: number, why: string) {
+  /** `restart`: when it fires, try an ICE restart (once the channel has opened) instead of giving up. */
+  armTimeout(ms: number, why: string, restart = this.opened) {
     if (this.closed) return
     if (this.timer) clearTimeout(this.timer)
-    this.timer = setTimeout(() => this.dead(why), ms)
+    this.timer = setTimeout(() => {
+      if (restart) {
+        this.restarting = false
+        this.pathLost(why)
+      } else this.dead(why)
+    }, ms)
   }
 
   private dead(why: string) {
@@ -344,13 +521,19 @@ class Session {
 
   private gathered(pc: RTCPeerConnection): Promise<void> {
     if (pc.iceGatheringState === "complete") return Promise.resolve()
+    // With a TURN server, wait for a relay candidate: behind a symmetric NAT it is the only way in, and the
+    // hub must know it to let the relay forward to this phone. Server-reflexive ones come with it.
+    const wantRelay = this.iceServers.some((s) =>
+      (Array.isArray(s.urls) ? s.urls : [s.urls]).some((u) => /^turns?:/i.test(u)),
+    )
     return new Promise((resolve) => {
       // Host candidates come within milliseconds; Chromium's "complete" can take much longer (mDNS names).
       // Wait for it at most 1 s, and at most 40 ms after the first candidate: the hub also learns this
       // phone's address from its connectivity checks (a peer-reflexive candidate).
-      let timer = setTimeout(resolve, 1000)
+      let timer = setTimeout(resolve, wantRelay ? relayGatherMs : 1000)
       pc.addEventListener("icecandidate", (e) => {
         if (!e.candidate) return
+        if (wantRelay && e.candidate.type !== "relay") return
         clearTimeout(timer)
         timer = setTimeout(resolve, 40)
       })
