@@ -64,9 +64,11 @@ test("a paired phone receives a motion clip and plays it; signal stores no plain
       .toBeGreaterThan(t1)
     await page.screenshot({ path: join(shots, "03-player.png") })
 
-    // Known plaintext: bytes of the clip as the phone decrypted it.
-    const sample = await video.evaluate(async (v: HTMLVideoElement) => {
-      const b = new Uint8Array(await (await fetch(v.src)).arrayBuffer())
+    // Known plaintext: bytes of the clip as the phone decrypted it (the verified file Save exports).
+    const save = page.getByTestId("clip-save")
+    await expect(save).toHaveAttribute("href", /^blob:/, { timeout: 30_000 })
+    const sample = await save.evaluate(async (a: HTMLAnchorElement) => {
+      const b = new Uint8Array(await (await fetch(a.href)).arrayBuffer())
       const mid = Math.floor(b.length / 2)
       return {
         size: b.length,

@@ -352,7 +352,7 @@ export class SignalClient {
     return { deleted }
   }
 
-  /** Deletes a blob from the space (owner only). */
+  /** Deletes a blob from the space (its owner or any member of the space). */
   async deleteBlob(spaceId: string, blobId: string): Promise<void> {
     await this.#request("DELETE", `/v1/spaces/${enc(spaceId)}/blobs/${enc(blobId)}`)
   }

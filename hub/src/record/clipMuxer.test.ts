@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process"
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -19,6 +19,17 @@ function findTools(): { ffmpeg: string; ffprobe: string } | undefined {
   }
 }
 const tools = findTools()
+
+function topLevelBoxes(bytes: Buffer): string[] {
+  const out: string[] = []
+  for (let at = 0; at + 8 <= bytes.length;) {
+    const size = bytes.readUInt32BE(at)
+    out.push(bytes.toString("latin1", at + 4, at + 8))
+    if (size < 8) break
+    at += size
+  }
+  return out
+}
 
 describe.skipIf(!tools)("muxClip (real ffmpeg)", () => {
   const ffmpeg = tools?.ffmpeg ?? ""
@@ -41,7 +52,7 @@ describe.skipIf(!tools)("muxClip (real ffmpeg)", () => {
   })
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-  it("writes a faststart H.264 MP4 starting at a keyframe, with one frame per access unit", async () => {
+  it("writes a fragmented H.264 MP4 starting at a keyframe, with one frame per access unit", async () => {
     expect(units).toHaveLength(45)
     const clip = units.slice(15, 45)
     const outPath = join(dir, "clip.mp4")
@@ -59,6 +70,11 @@ describe.skipIf(!tools)("muxClip (real ffmpeg)", () => {
     expect(probe.formatName).toContain("mp4")
     expect(probe.durationSeconds).toBeCloseTo(2, 1)
     expect(readdirSync(dir)).toEqual(["clip.mp4"])
+    // Fragmented for Media Source Extensions: ftyp, a moov that announces fragments (mvex), then moof+mdat.
+    const boxes = topLevelBoxes(readFileSync(outPath))
+    expect(boxes.slice(0, 3)).toEqual(["ftyp", "moov", "moof"])
+    expect(boxes.filter((b) => b === "moof")).toHaveLength(2)
+    expect(readFileSync(outPath).includes(Buffer.from("mvex"))).toBe(true)
   })
 
   it("refuses a clip that does not start on a keyframe, or is empty", async () => {

@@ -17,7 +17,10 @@ export interface MuxClipOptions {
 }
 
 /**
- * Writes access units to a faststart MP4 (H.264 stream-copied, no re-encode) that browsers play. ffmpeg
+ * Writes access units to a fragmented MP4 (H.264 stream-copied, no re-encode): `ftyp`, an empty `moov`
+ * (with `mvex`), then one `moof`+`mdat` per GOP. Phones feed it to Media Source Extensions as the records
+ * decrypt, so playback starts after the first GOP instead of the whole file; a saved file still plays in
+ * every player. ffmpeg
  * writes `outPath + ".tmp"`, which is renamed to `outPath` only on success, so a reader never sees half a
  * file.
  *
@@ -37,7 +40,7 @@ export async function muxClip(options: MuxClipOptions): Promise<void> {
   const args = [
     ...["-hide_banner", "-loglevel", "error", "-f", "h264", "-framerate", String(fps), "-i", "pipe:0"],
     ...["-map", "0:v:0", "-c", "copy", "-bsf:v", `setts=ts=N/(${fps}*TB)`],
-    ...["-movflags", "+faststart", "-f", "mp4", "-y", tmpPath],
+    ...["-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "-y", tmpPath],
   ]
   const child = spawn(ffmpegPath, args, { stdio: ["pipe", "ignore", "pipe"] })
   const stderr: string[] = []

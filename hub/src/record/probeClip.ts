@@ -30,6 +30,8 @@ const probeSchema = z.object({
         width: z.number(),
         height: z.number(),
         nb_frames: z.string().optional(),
+        /** With `-count_packets`: fragmented MP4 has no frame count in its header. */
+        nb_read_packets: z.string().optional(),
       }),
     )
     .min(1),
@@ -38,7 +40,7 @@ const probeSchema = z.object({
 const packetsSchema = z.object({ packets: z.array(z.object({ flags: z.string() })) })
 
 /**
- * Runs ffprobe (`-show_streams -show_format -of json`) on a clip and checks its first packet.
+ * Runs ffprobe (`-count_packets -show_streams -show_format -of json`) on a clip and checks its first packet.
  *
  * @throws MediaError CLIP_PROBE_FAILED when ffprobe fails or the file has no video stream.
  */
@@ -46,7 +48,7 @@ export async function probeClip(ffprobePath: string, path: string): Promise<Clip
   try {
     const common = ["-v", "error", "-select_streams", "v:0", "-of", "json"]
     const [info, packets] = await Promise.all([
-      run(ffprobePath, [...common, "-show_streams", "-show_format", path]),
+      run(ffprobePath, [...common, "-count_packets", "-show_streams", "-show_format", path]),
       run(ffprobePath, [
         ...common,
         "-show_packets",
@@ -69,7 +71,7 @@ export async function probeClip(ffprobePath: string, path: string): Promise<Clip
       width: stream.width,
       height: stream.height,
       durationSeconds: Number(parsed.format.duration),
-      frames: Number(stream.nb_frames ?? Number.NaN),
+      frames: Number(stream.nb_frames ?? stream.nb_read_packets ?? Number.NaN),
       startsWithKeyframe: firstPacket?.flags.startsWith("K") ?? false,
     }
   } catch (error) {

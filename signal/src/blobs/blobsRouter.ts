@@ -84,7 +84,7 @@ function countingStream(onBytes: (n: number) => void): Transform {
 
 /**
  * Encrypted blobs of a space: upload (owner; streamed, size-capped, per-space quota), download with
- * Range (owner and members), list, delete (owner), recipients and their acknowledgements. A blob is
+ * Range (owner and members), list, delete (owner and members), recipients and their acknowledgements. A blob is
  * deleted when every named recipient acknowledged it, or `retentionMs` after upload.
  */
 export function createBlobsRouter(ctx: AppContext): Router {
@@ -183,12 +183,18 @@ export function createBlobsRouter(ctx: AppContext): Router {
     res.json({ deleted: result.kind === "released" })
   })
 
+  // Any device of the space may delete a blob of it: the owner (hub) for retention, and a member (phone)
+  // whose user deleted the event. Members can read every blob of their space already and are the people
+  // the camera records for; a removed phone has no role and gets 404 like an outsider.
   router.delete("/spaces/:spaceId/blobs/:blobId", auth, async (req, res) => {
     const caller = authenticatedDevice(res)
     const { spaceId, blobId } = blobParams.parse(req.params)
-    await requireOwner(ctx.store, spaceId, caller.deviceId)
-    if (!(await ctx.store.deleteBlobRef(spaceId, blobId))) throw new ApiError("NOT_FOUND", "blob not found")
-    await deleteBlobIfUnreferenced(ctx, blobId, "owner")
+    const notFound = new ApiError("NOT_FOUND", "blob not found")
+    const role = await ctx.store.getRole(spaceId, caller.deviceId)
+    if (role === undefined) throw notFound
+    if (!(await ctx.store.deleteBlobRef(spaceId, blobId))) throw notFound
+    await deleteBlobIfUnreferenced(ctx, blobId, role === "owner" ? "owner" : "member")
+    ctx.logger.info({ spaceId, blobId, by: role }, "blob deleted")
     res.status(204).end()
   })
 

@@ -2,7 +2,7 @@ import type { AppContext } from "../http/context.ts"
 import type { BlobId } from "../ids.ts"
 
 /** Why a blob's bytes were deleted. */
-export type BlobReleaseReason = "acknowledged" | "retention" | "owner" | "orphan" | "quota"
+export type BlobReleaseReason = "acknowledged" | "retention" | "owner" | "member" | "orphan" | "quota"
 
 /**
  * Deletes the bytes of a blob that no space references any more. Runs under the blob's lock, so an

@@ -1,5 +1,13 @@
-import { openDB, type DBSchema, type IDBPDatabase } from "idb"
-import { bufferSource, fromUtf8, randomBytes, utf8, type StateChange, type StateStore } from "@vigil/protocol"
+import { openDB, type DBSchema, type IDBPDatabase, type IDBPIndex } from "idb"
+import {
+  bufferSource,
+  fromUtf8,
+  randomBytes,
+  toBase64,
+  utf8,
+  type StateChange,
+  type StateStore,
+} from "@vigil/protocol"
 
 /**
  * The phone's local store. Everything secret (signal token, MLS state, clip keys, event metadata) is sealed
@@ -86,6 +94,41 @@ export interface EventRecord {
   /** base64 of the clip secret exported from the announcing epoch */
   secret: string
   seen: boolean
+}
+
+/** Where a page of events ends: the next page starts just after it, in newest-first order. */
+export interface EventCursor {
+  startedAt: number
+  id: string
+}
+
+/** A decrypted event with the identity of its sealed copy (`version` changes on every write). */
+export interface StoredEvent {
+  id: string
+  version: string
+  event: EventRecord
+}
+
+/** Decrypted events by id, reused while their sealed copy is unchanged. */
+export type EventCache = Map<string, StoredEvent>
+
+type EventRow = VigilDb["events"]["value"]
+
+/** IndexedDB's key ranges, named without the DOM lib (like `VaultKey`) so Node-side importers compile. */
+const keyRanges = () =>
+  (
+    globalThis as unknown as {
+      IDBKeyRange: { upperBound(n: number): unknown; lowerBound(n: number): unknown }
+    }
+  ).IDBKeyRange
+type ByTimeQuery = Parameters<IDBPIndex<VigilDb, ["events"], "events", "byTime">["openCursor"]>[0]
+
+/** Every seal draws a fresh random IV, so the IV names one written version of an event. */
+const versionOf = (row: EventRow) => toBase64(row.sealed.iv)
+
+/** Newest first: later start, then (same start) larger id — the order of a "prev" cursor on `byTime`. */
+export function newerFirst(a: EventCursor, b: EventCursor): number {
+  return b.startedAt - a.startedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)
 }
 
 /** What the phone keeps in its StateStore, besides the events. */
@@ -182,6 +225,111 @@ export class LocalStore<R extends Record<string, unknown> = PhoneRecords> implem
     }
     for (const s of sealed) out.push(await this.unseal<EventRecord>(s.sealed, `event:${s.id}`))
     return out
+  }
+
+  /**
+   * One page of events, newest first, strictly after `after` (from the newest when absent). Walks the
+   * `byTime` index with a cursor and decrypts only the rows of this page, skipping those `cache` already
+   * holds in the same version. `next` is absent once the oldest event was returned.
+   */
+  async eventsPage(
+    after: EventCursor | undefined,
+    limit: number,
+    cache?: EventCache,
+  ): Promise<{ events: StoredEvent[]; next: EventCursor | undefined }> {
+    const index = this.db.transaction("events").store.index("byTime")
+    const range = after ? (keyRanges().upperBound(after.startedAt) as ByTimeQuery) : null
+    const rows: EventRow[] = []
+    let cursor = await index.openCursor(range, "prev")
+    let more = false
+    while (cursor) {
+      const row = cursor.value
+      // Same start as the cursor: those at or before it in id order were on earlier pages.
+      if (!after || newerFirst(after, row) < 0) {
+        if (rows.length === limit) {
+          more = true
+          break
+        }
+        rows.push(row)
+      }
+      cursor = await cursor.continue()
+    }
+    const events = await this.open(rows, cache)
+    const last = rows.at(-1)
+    return { events, next: more && last ? { startedAt: last.startedAt, id: last.id } : undefined }
+  }
+
+  /** Every event from the newest down to and including `until` (what a timeline has loaded), newest first. */
+  async eventsUntil(until: EventCursor | undefined, cache?: EventCache): Promise<StoredEvent[]> {
+    const range = until ? (keyRanges().lowerBound(until.startedAt) as ByTimeQuery) : null
+    const rows = (await this.db.transaction("events").store.index("byTime").getAll(range))
+      .filter((row) => !until || newerFirst(row, until) <= 0)
+      .sort(newerFirst)
+    return this.open(rows, cache)
+  }
+
+  private async open(rows: EventRow[], cache?: EventCache): Promise<StoredEvent[]> {
+    return Promise.all(
+      rows.map(async (row) => {
+        const version = versionOf(row)
+        const known = cache?.get(row.id)
+        if (known?.version === version) return known
+        const event = await this.unseal<EventRecord>(row.sealed, `event:${row.id}`)
+        const stored = { id: row.id, version, event }
+        cache?.set(row.id, stored)
+        return stored
+      }),
+    )
+  }
+
+  /**
+   * Marks events read. An event rewritten since it was read (a sighting replaced by its clip) keeps its
+   * new version: it is news. Returns the new versions of the events marked.
+   */
+  async markEventsSeen(items: readonly StoredEvent[], cache?: EventCache): Promise<StoredEvent[]> {
+    const unseen = items.filter((s) => !s.event.seen)
+    const sealed = await Promise.all(
+      unseen.map(async (s) => {
+        const event = { ...s.event, seen: true }
+        return {
+          s,
+          event,
+          row: { id: s.id, startedAt: event.startedAt, sealed: await this.seal(event, `event:${s.id}`) },
+        }
+      }),
+    )
+    const tx = this.db.transaction("events", "readwrite")
+    const current = await Promise.all(sealed.map(({ s }) => tx.store.get(s.id)))
+    const written: StoredEvent[] = []
+    const ops: Promise<unknown>[] = []
+    sealed.forEach(({ s, event, row }, i) => {
+      const now = current[i]
+      if (!now || versionOf(now) !== s.version) return
+      ops.push(tx.store.put(row))
+      const stored = { id: s.id, version: versionOf(row), event }
+      cache?.set(s.id, stored)
+      written.push(stored)
+    })
+    await Promise.all([...ops, tx.done])
+    return written
+  }
+
+  /** Marks every event read, a batch at a time (each is sealed on its own, so each is rewritten). */
+  async markAllEventsSeen(cache?: EventCache, batch = 200): Promise<number> {
+    let count = 0
+    let after: EventCursor | undefined
+    do {
+      const page = await this.eventsPage(after, batch, cache)
+      count += (await this.markEventsSeen(page.events, cache)).length
+      after = page.next
+    } while (after)
+    return count
+  }
+
+  /** Removes events from this phone. */
+  async deleteEvents(ids: readonly string[]): Promise<void> {
+    const tx = this.db.transaction("events", "readwrite")
+    await Promise.all([...ids.map((id) => tx.store.delete(id)), tx.done])
   }
 
   async getEvent(clipId: string): Promise<EventRecord | undefined> {

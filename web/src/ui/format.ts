@@ -4,7 +4,7 @@ export const labelText = (label: string): string => labels[label] ?? "Event"
 
 export function timeText(ms: number, now = Date.now()): string {
   const d = new Date(ms)
-  const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" })
+  const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
   const today = new Date(now).toDateString() === d.toDateString()
   return today ? time : `${d.toLocaleDateString([], { month: "short", day: "numeric" })} ${time}`
 }

@@ -1,0 +1,52 @@
+import type { PhoneSpace } from "../../space/phoneSpace.ts"
+import type { EventRecord, LocalStore } from "../../store/db.ts"
+import type { ClipPlayer } from "../player/player.ts"
+import { Timeline } from "./timeline.ts"
+
+/**
+ * The events screen as main.ts mounts it: the timeline, and the clip player it opens. The player's code
+ * loads on first use, so it stays out of the first-load JavaScript.
+ */
+export class EventsFeature {
+  readonly timeline: Timeline
+  private player: ClipPlayer | undefined
+
+  constructor(
+    store: LocalStore,
+    private readonly space: () => PhoneSpace | undefined,
+  ) {
+    this.timeline = new Timeline({ store, host: space, onOpen: (event, id) => void this.play(event, id) })
+  }
+
+  get element(): HTMLElement {
+    return this.timeline.element
+  }
+
+  /** Re-reads the events (after the mailbox brought some) and redraws the timeline. */
+  update(): Promise<void> {
+    return this.timeline.update()
+  }
+
+  /** Call after main.ts re-mounted the element: keyboard focus returns to the row it was on. */
+  mounted(): void {
+    this.timeline.mounted()
+  }
+
+  /** Opens an event's clip in the player (from the timeline, or a notification). */
+  async play(event: EventRecord, id = event.id ?? event.clipId): Promise<void> {
+    const space = this.space()
+    if (!space || event.pending) return
+    this.player?.close()
+    const { openPlayer } = await import("../player/player.ts")
+    void this.timeline.model.markSeen(id).then(() => this.timeline.render())
+    this.player = openPlayer({
+      host: space,
+      event,
+      onDeleted: () => this.timeline.remove(id),
+      onClose: () => {
+        this.player = undefined
+        this.timeline.focusEvent(id)
+      },
+    })
+  }
+}
