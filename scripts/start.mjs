@@ -13,11 +13,11 @@ const level = process.env.LOG_LEVEL ?? "warn"
 const env = { ...process.env, LOG_LEVEL: level, SIGNAL_LOG_LEVEL: process.env.SIGNAL_LOG_LEVEL ?? level }
 const children = []
 
-function run(name, args, onLine) {
+function run(name, args, onLine, { stdin = "ignore" } = {}) {
   const child = spawn(process.execPath, ["--import", "tsx", ...args], {
     cwd: root,
     env,
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: [stdin, "pipe", "inherit"],
   })
   children.push(child)
   createInterface({ input: child.stdout }).on("line", onLine)
@@ -48,6 +48,17 @@ run("signal", ["signal/src/server.ts", "--port", port, "--web-root", "web/dist"]
   if (!m) return console.log(`[signal] ${line}`)
   const url = m[1]
   console.log(`Vigil is running. Open ${url} in Chromium on this machine to use the app.`)
-  console.log("(A phone elsewhere needs signal behind HTTPS: see docs/01-architecture.md.)")
-  run("hub", ["hub/src/cli.ts", "start", "--signal", url], (hubLine) => console.log(hubLine))
+  console.log(
+    "Live view works on this network only; to watch from anywhere, run coturn beside signal: see docs/07-remote-access.md",
+  )
+  console.log(
+    "To pair: open the app, tap Add camera, pick the hub by its name, check that the code matches the one",
+  )
+  console.log(
+    'printed here, then type y and Enter in this terminal (type "pair" later to add another phone).',
+  )
+  // The hub asks this terminal to confirm pairing codes: it gets our stdin.
+  run("hub", ["hub/src/cli.ts", "start", "--signal", url], (hubLine) => console.log(hubLine), {
+    stdin: "inherit",
+  })
 })

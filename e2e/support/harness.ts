@@ -163,3 +163,36 @@ export async function readAll(paths: string[]): Promise<Map<string, Buffer>> {
 export async function removeDir(dir: string) {
   await rm(dir, { recursive: true, force: true })
 }
+
+/**
+ * A hub whose terminal the test types into (stdin is a pipe), in pairing mode by discovery (`--pair`):
+ * `answer("y")` is the person at the hub confirming the code.
+ */
+export function startHubWithConsole(opts: {
+  signalUrl: string
+  dataDir: string
+  cycleSeconds?: number
+  name?: string
+}): ManagedProcess & { answer: (line: string) => void } {
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "hub/src/cli.ts",
+      "start",
+      "--signal",
+      opts.signalUrl,
+      "--data-dir",
+      opts.dataDir,
+      "--name",
+      opts.name ?? "Test home",
+      "--synthetic-cycle",
+      String(opts.cycleSeconds ?? 10),
+      "--pair",
+    ],
+    { cwd: repoRoot, env: { ...process.env, LOG_LEVEL: "info" }, stdio: ["pipe", "pipe", "pipe"] },
+  )
+  const proc = new ManagedProcess("hub", child)
+  return Object.assign(proc, { answer: (line: string) => void child.stdin!.write(`${line}\n`) })
+}

@@ -15,7 +15,9 @@ import { createLogger } from "./log.ts"
 import { startCameraPipeline, type CameraPipeline } from "./camera/cameraPipeline.ts"
 import { runCamerasCommand, type CommandResult } from "./commands/cameras.ts"
 import { startControlServer } from "./commands/controlSocket.ts"
+import { ConsolePrompt, consoleConfirm, hasConsoleInput } from "./commands/consolePrompt.ts"
 import { runPairCommand } from "./commands/pair.ts"
+import { renderQrText } from "./commands/qrText.ts"
 import { runStatusCommand } from "./commands/status.ts"
 import { startChildProcessDetector } from "./detect/childProcessDetector.ts"
 import type { ObjectDetector } from "./detect/objectDetector.ts"
@@ -34,7 +36,10 @@ Options:
   --data-dir DIR         where the hub keeps its keys and queue (default ./.vigil-data/hub)
   --name NAME            name phones show for this hub (default "My home")
   --synthetic-cycle S    seconds between passes of the synthetic camera's moving object
-  --pair                 print a pairing link even if a phone is already paired
+  --pair                 offer pairing (discovery and link) even if a phone is already paired
+
+Pairing by discovery needs a terminal (or a pipe) on stdin: the hub asks there whether the code the phone
+shows is the same ("y" to accept); type "pair" to let another phone join.
   --version              print the version and the SHA-256 of this build
   -h, --help             show this help`
 
@@ -253,8 +258,45 @@ async function main(argv: string[]): Promise<number> {
       console.log(`Phone paired (${phone.deviceId.slice(0, 8)}…). New clips are encrypted for it.`)
       void offerPairing()
     })
-    console.log(`To pair a phone, open this link on it within 15 minutes (it works once):`)
+    console.log(`Or scan this code with the phone, or open the link on it within 15 minutes (it works once):`)
+    console.log(renderQrText(url))
     console.log(`  Pairing link: ${url}`)
+  }
+
+  // Pairing by discovery: the person at this terminal compares the code with the phone's.
+  const prompt = hasConsoleInput() ? new ConsolePrompt(process.stdin) : undefined
+  let discovery: { stop: () => void } | undefined
+  const startDiscovery = () => {
+    if (!prompt || discovery) return
+    discovery = space.startDiscovery({
+      confirm: consoleConfirm(prompt, (line) => console.log(line)),
+      onPaired: (phone) => {
+        console.log(
+          `Phone paired: ${phone.name ?? phone.deviceId.slice(0, 8)}. New clips are encrypted for it.`,
+        )
+        if (!values.pair) {
+          discovery?.stop()
+          discovery = undefined
+          console.log(`Type "pair" and Enter to add another phone.`)
+        }
+      },
+      onRefused: (_request, reason) => console.log(`Pairing refused (${reason}).`),
+      onApproval: (request, by, approve) => {
+        const phone = space.phones.find((p) => p.deviceId === by)
+        const who = phone?.name ?? by.slice(0, 8)
+        console.log(`${approve ? "Approved" : "Refused"} on ${who} for ${request.deviceName}.`)
+      },
+    })
+    const webUrl = (config.webUrl ?? config.signalUrl).replace(/\/+$/, "")
+    console.log(
+      `Pairing mode: open ${webUrl} on the phone, tap Add camera, pick "${config.name}", check the code, then type y here.`,
+    )
+  }
+  if (prompt) {
+    prompt.onCommand = (line) => {
+      if (line === "pair") startDiscovery()
+      else console.log(`Unknown command "${line}". Type "pair" to add a phone.`)
+    }
   }
   const startedAt = Date.now()
   const control = await startControlServer(dataDir, {
@@ -275,8 +317,14 @@ async function main(argv: string[]): Promise<number> {
     },
   })
 
-  if (space.phones.length === 0 || values.pair) await offerPairing()
-  else console.log(`${space.phones.length} phone(s) paired. Run with --pair to add another.`)
+  if (space.phones.length === 0 || values.pair) {
+    startDiscovery()
+    await offerPairing()
+  } else {
+    console.log(
+      `${space.phones.length} phone(s) paired. ${prompt ? 'Type "pair" and Enter' : "Run with --pair"} to add another.`,
+    )
+  }
 
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string) => {
@@ -286,6 +334,7 @@ async function main(argv: string[]): Promise<number> {
     process.once("SIGINT", () => stop("SIGINT"))
     process.once("SIGTERM", () => stop("SIGTERM"))
   })
+  discovery?.stop()
   control.close()
   live.close()
   await Promise.all(pipelines.map((p) => p.stop()))

@@ -29,8 +29,12 @@ export const hubStateSchema = z.object({
       deviceId: hex(32),
       signatureKey: hex(64),
       pairedAt: z.number(),
+      /** The device name the phone gave when it paired (discovery pairing). */
+      name: z.string().max(64).optional(),
       /** `issuedAt` of the last rejoin request accepted from this phone (replay guard). */
       lastRejoinAt: z.number().optional(),
+      /** `issuedAt` of the last device request (Devices screen) accepted from this phone (replay guard). */
+      lastRequestAt: z.number().optional(),
     }),
   ),
   /** Highest seq of the hub's own signal mailbox already processed. */

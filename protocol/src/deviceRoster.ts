@@ -1,0 +1,155 @@
+/**
+ * Managing the phones of a space from a paired phone (the Devices screen).
+ *
+ * Phone → hub, an MLS application message in the hub's mailbox holding a signed envelope
+ * (signedEnvelope.ts), label "vigil phone device v1", signed with the phone's pinned MLS signature key:
+ *   { kind: "device-remove", deviceId: <sender>, target: <phone to remove>, issuedAt: ms }
+ *   { kind: "device-roster-request", deviceId: <sender>, issuedAt: ms }
+ * The hub acts only for a paired phone whose pinned key signed it, only for a fresh request (issuedAt within
+ * a minute, and later than the last one it accepted from that phone: no replays), and removes only paired
+ * phones. The removal is an MLS Remove commit: the removed phone can decrypt nothing sent afterwards.
+ *
+ * Hub → phones, sealed the same way, label "vigil hub roster v1", signed with the hub's key:
+ *   { kind: "device-roster", spaceId, epoch, devices: [{ deviceId, name?, pairedAt }] }
+ * The list of members itself is what the phone's own ratchet tree says; the roster only adds the readable
+ * names the phones gave at pairing.
+ */
+import type { Signature } from "ts-mls"
+import { z } from "zod"
+import { fromUtf8 } from "./bytes.ts"
+import { CryptoError, ProtocolStateError } from "./errors.ts"
+import type { DeviceId, SpaceId } from "./ids.ts"
+import { parseEnvelopeBody, signEnvelope, splitEnvelope, verifyEnvelope } from "./signedEnvelope.ts"
+
+const requestLabel = "vigil phone device v1"
+const rosterLabel = "vigil hub roster v1"
+
+/** A device request older than this (or this far in the future) is refused. */
+export const deviceRequestMaxAgeMs = 60_000
+
+const deviceId = z.string().regex(/^[0-9a-f]{32}$/)
+const issuedAt = z.number().int().nonnegative()
+
+const deviceRequestSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("device-remove"), deviceId, target: deviceId, issuedAt }),
+  z.strictObject({ kind: z.literal("device-roster-request"), deviceId, issuedAt }),
+])
+
+export type DeviceRequest =
+  | { kind: "device-remove"; deviceId: DeviceId; target: DeviceId; issuedAt: number }
+  | { kind: "device-roster-request"; deviceId: DeviceId; issuedAt: number }
+
+const rosterSchema = z.strictObject({
+  kind: z.literal("device-roster"),
+  spaceId: z.string().regex(/^[0-9a-f]{32}$/),
+  epoch: z.string().regex(/^[0-9]{1,20}$/),
+  devices: z
+    .array(
+      z.strictObject({
+        deviceId,
+        name: z.string().min(1).max(64).optional(),
+        pairedAt: z.number().int().nonnegative(),
+      }),
+    )
+    .max(256),
+})
+
+export interface DeviceRoster {
+  kind: "device-roster"
+  spaceId: SpaceId
+  epoch: string
+  devices: { deviceId: DeviceId; name?: string; pairedAt: number }[]
+}
+
+/**
+ * The `kind` a signed envelope's body declares, read WITHOUT verifying anything, only to pick the right
+ * opener; undefined when the bytes are not an envelope with a JSON body that has a string `kind`.
+ */
+export function peekEnvelopeKind(bytes: Uint8Array): string | undefined {
+  try {
+    const envelope = splitEnvelope(bytes, "message")
+    const body: unknown = JSON.parse(fromUtf8(envelope.body))
+    const kind = (body as { kind?: unknown } | null)?.kind
+    return typeof kind === "string" ? kind : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export const isDeviceRequestKind = (kind: string | undefined) =>
+  kind === "device-remove" || kind === "device-roster-request"
+
+/** Phone: signs a device request with its MLS signature key; then seal it with `SpaceSession.seal`. */
+export function signDeviceRequest(
+  request: DeviceRequest,
+  groupId: Uint8Array,
+  signKey: Uint8Array,
+  signature: Signature,
+): Promise<Uint8Array> {
+  return signEnvelope(requestLabel, groupId, request, signKey, signature)
+}
+
+/**
+ * Hub: verifies a device request (already MLS-decrypted) from `from`, the device signal says sent it. Refuses
+ * requests naming another sender, from a device that is not paired, not signed by its pinned key, stale, or
+ * not later than `notBefore` (the last accepted request of that phone).
+ */
+export async function openDeviceRequest(
+  bytes: Uint8Array,
+  opts: {
+    groupId: Uint8Array
+    from: DeviceId
+    pinnedKey: (deviceId: DeviceId) => Uint8Array | undefined
+    signature: Signature
+    now: number
+    notBefore?: number
+  },
+): Promise<DeviceRequest> {
+  const envelope = splitEnvelope(bytes, "device request")
+  const request = parseEnvelopeBody(envelope, deviceRequestSchema, "device request") as DeviceRequest
+  if (request.deviceId !== opts.from) {
+    throw new CryptoError("UNTRUSTED_CREDENTIAL", "device request names another device than its sender")
+  }
+  const key = opts.pinnedKey(request.deviceId)
+  if (!key) throw new ProtocolStateError("NOT_A_MEMBER", "device request from a device that is not paired")
+  if (!(await verifyEnvelope(requestLabel, opts.groupId, envelope, key, opts.signature))) {
+    throw new CryptoError("SIGNATURE_INVALID", "device request is not signed by the paired device")
+  }
+  if (Math.abs(opts.now - request.issuedAt) > deviceRequestMaxAgeMs) {
+    throw new ProtocolStateError("EPOCH_MISMATCH", "device request is too old or from the future")
+  }
+  if (opts.notBefore !== undefined && request.issuedAt <= opts.notBefore) {
+    throw new ProtocolStateError("EPOCH_MISMATCH", "device request replayed")
+  }
+  return request
+}
+
+/** Hub: signs the roster (then sealed for the phones). */
+export function signDeviceRoster(
+  roster: DeviceRoster,
+  groupId: Uint8Array,
+  signKey: Uint8Array,
+  signature: Signature,
+): Promise<Uint8Array> {
+  return signEnvelope(rosterLabel, groupId, roster, signKey, signature)
+}
+
+/** Phone: verifies the roster against the pinned hub key. */
+export async function openDeviceRoster(
+  bytes: Uint8Array,
+  groupId: Uint8Array,
+  hubKey: Uint8Array,
+  signature: Signature,
+): Promise<DeviceRoster> {
+  const envelope = splitEnvelope(bytes, "device roster")
+  if (!(await verifyEnvelope(rosterLabel, groupId, envelope, hubKey, signature))) {
+    throw new CryptoError("SIGNATURE_INVALID", "device roster not signed by the hub")
+  }
+  const r = parseEnvelopeBody(envelope, rosterSchema, "device roster")
+  return {
+    kind: "device-roster",
+    spaceId: r.spaceId as SpaceId,
+    epoch: r.epoch,
+    devices: r.devices.map((d) => ({ ...d, deviceId: d.deviceId as DeviceId })),
+  }
+}

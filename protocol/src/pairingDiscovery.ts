@@ -1,0 +1,356 @@
+/**
+ * Pairing by discovery: no shared secret, a short code compared by a person instead.
+ *
+ * 1. The hub, in pairing mode, picks a random room id and announces `{ roomId, name }` at signal
+ *    (POST /v1/pairing/announcements, listed only to devices behind the same public address).
+ * 2. The phone lists the announcements, the user picks the hub by name, and the phone posts a `join`
+ *    (its KeyPackage and a readable device name) into the room.
+ * 3. The hub builds the Add commit and the Welcome in memory only, sends the Welcome to the phone, and both
+ *    show `confirmationCode(epoch_authenticator)` of that new epoch (confirmationCode.ts).
+ * 4. The phone's user confirms: the phone posts a `confirm` into the room, holding an MLS application
+ *    message sealed in the new epoch (only the hub and this phone have its keys) that names the code.
+ *    A `cancel` withdraws the request.
+ * 5. Only when the hub's user confirmed too (and the phone's `confirm` arrived) does the hub save the new
+ *    epoch, send the commit to the other phones and mail the phone a hub-signed `pairing-result`,
+ *    sealed in the new epoch; a refusal or a timeout mails a `pairing-result` with `accepted: false` and the
+ *    hub goes back to its saved epoch.
+ *
+ * Nothing here is secret from signal. What protects the pairing is the comparison of the code: a relay or a
+ * neighbour that substitutes a key package, or answers in the hub's place, ends up in a different epoch and
+ * so shows a different code (docs/02-threat-model.md). Until the user confirmed the code the phone trusts
+ * the hub key from the Welcome provisionally: it keeps nothing and delivers nothing.
+ *
+ * Room messages (UTF-8 JSON):
+ *   { v: 1, kind: "join",    device: hex32, name: string (1–64), kp: base64url(KeyPackage) }
+ *   { v: 1, kind: "confirm", device: hex32, msg: base64url(MLS PrivateMessage of a confirmation body) }
+ *   { v: 1, kind: "cancel",  device: hex32 }
+ *   { v: 1, kind: "approve", device: hex32, msg: base64url(signed approval) }   (from an already-paired phone)
+ *
+ * Adding another phone from a paired one: while a request waits, the hub mails each paired phone a
+ * hub-signed `pairing-pending` notice (device name, code, room); a paired phone whose user compared the code
+ * with the new phone's screen posts a `pairing-approve` signed with its pinned key, which stands for the "y"
+ * at the hub. The new phone still has to confirm on its side.
+ */
+import { z } from "zod"
+import type { Signature } from "ts-mls"
+import { fromBase64Url, fromUtf8, randomBytes, toBase64Url, toHex, utf8 } from "./bytes.ts"
+import { CodecError, CryptoError } from "./errors.ts"
+import type { DeviceId, SpaceId } from "./ids.ts"
+import { parseEnvelopeBody, signEnvelope, splitEnvelope, verifyEnvelope } from "./signedEnvelope.ts"
+import { defaultSuiteName, supportedSuites, type SupportedSuite } from "./suite.ts"
+
+/** Longest device or hub name carried in pairing messages (characters). */
+export const maxPairingNameLength = 64
+
+const nameSchema = z
+  .string()
+  .min(1)
+  .max(maxPairingNameLength)
+  // No control or format characters (escapes, bidi overrides): names are shown in a terminal and the app.
+  .regex(/^[^\p{Cc}\p{Cf}]+$/u)
+
+function parseJson(bytes: Uint8Array, what: string): unknown {
+  try {
+    return JSON.parse(fromUtf8(bytes))
+  } catch (cause) {
+    throw new CodecError(`${what} is not JSON`, { cause })
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The announcement's opaque `name` bytes: { v: 1, name, suite? } as UTF-8 JSON (≤ 256 bytes at signal).
+
+const announcementSchema = z.strictObject({
+  v: z.literal(1),
+  name: nameSchema,
+  suite: z.enum(supportedSuites).optional(),
+})
+
+export interface DiscoveryAnnouncement {
+  /** The hub's name, as its owner set it. Untrusted until the code is confirmed. */
+  name: string
+  /** The space's ciphersuite: the phone's key package must use it. */
+  suite: SupportedSuite
+}
+
+export function encodeDiscoveryAnnouncement(a: DiscoveryAnnouncement): Uint8Array {
+  return utf8(
+    JSON.stringify({
+      v: 1,
+      name: a.name.slice(0, maxPairingNameLength),
+      ...(a.suite === defaultSuiteName ? {} : { suite: a.suite }),
+    }),
+  )
+}
+
+/** Parses an announcement listed by signal (untrusted bytes). */
+export function decodeDiscoveryAnnouncement(bytes: Uint8Array): DiscoveryAnnouncement {
+  const parsed = announcementSchema.safeParse(parseJson(bytes, "announcement"))
+  if (!parsed.success) throw new CodecError("announcement is malformed")
+  return { name: parsed.data.name, suite: parsed.data.suite ?? defaultSuiteName }
+}
+
+/** A fresh room for one pairing session: 32 random bytes as 64 hex characters. */
+export function newDiscoveryRoomId(): string {
+  return toHex(randomBytes(32))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Messages in the room.
+
+const deviceSchema = z.string().regex(/^[0-9a-f]{32}$/)
+const b64 = (max: number) => z.string().regex(new RegExp(`^[A-Za-z0-9_-]{1,${max}}$`))
+
+const roomMessageSchema = z.discriminatedUnion("kind", [
+  z.strictObject({
+    v: z.literal(1),
+    kind: z.literal("join"),
+    device: deviceSchema,
+    name: nameSchema,
+    kp: b64(8192),
+  }),
+  z.strictObject({ v: z.literal(1), kind: z.literal("confirm"), device: deviceSchema, msg: b64(4096) }),
+  z.strictObject({ v: z.literal(1), kind: z.literal("cancel"), device: deviceSchema }),
+  z.strictObject({ v: z.literal(1), kind: z.literal("approve"), device: deviceSchema, msg: b64(4096) }),
+])
+
+export type DiscoveryRoomMessage =
+  | { kind: "join"; deviceId: DeviceId; deviceName: string; keyPackage: Uint8Array }
+  | { kind: "confirm"; deviceId: DeviceId; sealed: Uint8Array }
+  | { kind: "cancel"; deviceId: DeviceId }
+  | { kind: "approve"; deviceId: DeviceId; signed: Uint8Array }
+
+export function encodeDiscoveryRoomMessage(m: DiscoveryRoomMessage): Uint8Array {
+  switch (m.kind) {
+    case "join":
+      return utf8(
+        JSON.stringify({
+          v: 1,
+          kind: "join",
+          device: m.deviceId,
+          name: m.deviceName,
+          kp: toBase64Url(m.keyPackage),
+        }),
+      )
+    case "confirm":
+      return utf8(JSON.stringify({ v: 1, kind: "confirm", device: m.deviceId, msg: toBase64Url(m.sealed) }))
+    case "cancel":
+      return utf8(JSON.stringify({ v: 1, kind: "cancel", device: m.deviceId }))
+    case "approve":
+      return utf8(JSON.stringify({ v: 1, kind: "approve", device: m.deviceId, msg: toBase64Url(m.signed) }))
+  }
+}
+
+/**
+ * Parses a room message and checks it names the device signal says posted it (`from`): a device cannot
+ * speak for another in the room.
+ */
+export function decodeDiscoveryRoomMessage(bytes: Uint8Array, from: string): DiscoveryRoomMessage {
+  const parsed = roomMessageSchema.safeParse(parseJson(bytes, "pairing message"))
+  if (!parsed.success) throw new CodecError("pairing message is malformed")
+  const o = parsed.data
+  if (o.device !== from) throw new CryptoError("PAIRING_INVALID", "pairing message names another device")
+  const deviceId = o.device as DeviceId
+  switch (o.kind) {
+    case "join":
+      return { kind: "join", deviceId, deviceName: o.name, keyPackage: fromBase64Url(o.kp) }
+    case "confirm":
+      return { kind: "confirm", deviceId, sealed: fromBase64Url(o.msg) }
+    case "cancel":
+      return { kind: "cancel", deviceId }
+    case "approve":
+      return { kind: "approve", deviceId, signed: fromBase64Url(o.msg) }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The phone's confirmation, the plaintext of the MLS application message inside a `confirm`.
+
+const confirmationSchema = z.strictObject({
+  v: z.literal(1),
+  kind: z.literal("pairing-confirm"),
+  device: deviceSchema,
+  code: z.string().regex(/^[0-9]{6}$/),
+})
+
+export function encodePairingConfirmation(deviceId: DeviceId, code: string): Uint8Array {
+  return utf8(JSON.stringify({ v: 1, kind: "pairing-confirm", device: deviceId, code }))
+}
+
+/**
+ * The hub checks the opened confirmation: from this device, for the code the hub computed. (It was opened
+ * in the pending epoch, which only the hub and this phone share.)
+ */
+export function checkPairingConfirmation(plaintext: Uint8Array, deviceId: DeviceId, code: string): void {
+  const parsed = confirmationSchema.safeParse(parseJson(plaintext, "pairing confirmation"))
+  if (!parsed.success) throw new CodecError("pairing confirmation is malformed")
+  if (parsed.data.device !== deviceId || parsed.data.code !== code) {
+    throw new CryptoError("PAIRING_INVALID", "pairing confirmation is for another device or code")
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The hub's answer, signed by the hub and sealed in the pending epoch (see signedEnvelope.ts).
+
+const resultLabel = "vigil pairing result v1"
+
+const resultSchema = z.strictObject({
+  kind: z.literal("pairing-result"),
+  spaceId: z.string().regex(/^[0-9a-f]{32}$/),
+  to: deviceSchema,
+  accepted: z.boolean(),
+  epoch: z.string().regex(/^[0-9]{1,20}$/),
+})
+
+export interface PairingResult {
+  kind: "pairing-result"
+  spaceId: SpaceId
+  to: DeviceId
+  accepted: boolean
+  /** The epoch that adds the phone (decimal). */
+  epoch: string
+}
+
+export function signPairingResult(
+  result: PairingResult,
+  groupId: Uint8Array,
+  signKey: Uint8Array,
+  signature: Signature,
+): Promise<Uint8Array> {
+  return signEnvelope(resultLabel, groupId, result, signKey, signature)
+}
+
+/** Opens the hub's answer; `hubKey` is the hub's signature key from the Welcome's ratchet tree. */
+export async function openPairingResult(
+  bytes: Uint8Array,
+  groupId: Uint8Array,
+  hubKey: Uint8Array,
+  signature: Signature,
+): Promise<PairingResult> {
+  const envelope = splitEnvelope(bytes, "pairing result")
+  if (!(await verifyEnvelope(resultLabel, groupId, envelope, hubKey, signature))) {
+    throw new CryptoError("SIGNATURE_INVALID", "pairing result not signed by the hub")
+  }
+  const r = parseEnvelopeBody(envelope, resultSchema, "pairing result")
+  return { ...r, spaceId: r.spaceId as SpaceId, to: r.to as DeviceId }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Approval from an already-paired phone.
+
+const noticeLabel = "vigil pairing notice v1"
+const approvalLabel = "vigil pairing approval v1"
+
+const noticeSchema = z.strictObject({
+  kind: z.literal("pairing-pending"),
+  spaceId: z.string().regex(/^[0-9a-f]{32}$/),
+  roomId: z.string().regex(/^[0-9a-f]{64}$/),
+  deviceId: deviceSchema,
+  deviceName: nameSchema,
+  code: z.string().regex(/^[0-9]{6}$/),
+  expiresAt: z.number().int().nonnegative(),
+})
+
+/** Hub → paired phones: a new phone waits for confirmation (mailed as a bare signed envelope, not MLS). */
+export interface PairingNotice {
+  kind: "pairing-pending"
+  spaceId: SpaceId
+  roomId: string
+  deviceId: DeviceId
+  deviceName: string
+  code: string
+  expiresAt: number
+}
+
+export function signPairingNotice(
+  notice: PairingNotice,
+  groupId: Uint8Array,
+  signKey: Uint8Array,
+  signature: Signature,
+): Promise<Uint8Array> {
+  return signEnvelope(noticeLabel, groupId, notice, signKey, signature)
+}
+
+/** True for bytes that look like a notice (a signed envelope, never an MLS message, which starts with 0). */
+export function isPairingNoticeBytes(bytes: Uint8Array): boolean {
+  if (bytes[0] !== 1) return false
+  try {
+    const envelope = splitEnvelope(bytes, "pairing notice")
+    const body = JSON.parse(fromUtf8(envelope.body)) as { kind?: unknown } | null
+    return body?.kind === "pairing-pending"
+  } catch {
+    return false
+  }
+}
+
+/** Phone: verifies a notice against the pinned hub key. */
+export async function openPairingNotice(
+  bytes: Uint8Array,
+  groupId: Uint8Array,
+  hubKey: Uint8Array,
+  signature: Signature,
+): Promise<PairingNotice> {
+  const envelope = splitEnvelope(bytes, "pairing notice")
+  if (!(await verifyEnvelope(noticeLabel, groupId, envelope, hubKey, signature))) {
+    throw new CryptoError("SIGNATURE_INVALID", "pairing notice not signed by the hub")
+  }
+  const n = parseEnvelopeBody(envelope, noticeSchema, "pairing notice")
+  return { ...n, spaceId: n.spaceId as SpaceId, deviceId: n.deviceId as DeviceId }
+}
+
+const approvalSchema = z.strictObject({
+  kind: z.literal("pairing-approve"),
+  deviceId: deviceSchema,
+  target: deviceSchema,
+  code: z.string().regex(/^[0-9]{6}$/),
+  approve: z.boolean(),
+})
+
+/** Paired phone → hub (in the room): the answer of a paired phone's user to a notice. */
+export interface PairingApproval {
+  kind: "pairing-approve"
+  /** The approving (paired) phone. */
+  deviceId: DeviceId
+  /** The new phone. */
+  target: DeviceId
+  code: string
+  approve: boolean
+}
+
+export function signPairingApproval(
+  approval: PairingApproval,
+  groupId: Uint8Array,
+  signKey: Uint8Array,
+  signature: Signature,
+): Promise<Uint8Array> {
+  return signEnvelope(approvalLabel, groupId, approval, signKey, signature)
+}
+
+/**
+ * Hub: checks an approval against the pending request: signed by the pinned key of a paired phone that
+ * posted it, naming the waiting phone and its code. Single use: the hub forgets the request once decided.
+ */
+export async function openPairingApproval(
+  bytes: Uint8Array,
+  opts: {
+    groupId: Uint8Array
+    from: DeviceId
+    pinnedKey: (deviceId: DeviceId) => Uint8Array | undefined
+    signature: Signature
+    target: DeviceId
+    code: string
+  },
+): Promise<PairingApproval> {
+  const envelope = splitEnvelope(bytes, "pairing approval")
+  const a = parseEnvelopeBody(envelope, approvalSchema, "pairing approval")
+  if (a.deviceId !== opts.from) throw new CryptoError("PAIRING_INVALID", "approval names another device")
+  const key = opts.pinnedKey(a.deviceId as DeviceId)
+  if (!key) throw new CryptoError("NOT_A_MEMBER", "approval from a device that is not paired")
+  if (!(await verifyEnvelope(approvalLabel, opts.groupId, envelope, key, opts.signature))) {
+    throw new CryptoError("SIGNATURE_INVALID", "approval not signed by the paired device")
+  }
+  if (a.target !== opts.target || a.code !== opts.code) {
+    throw new CryptoError("PAIRING_INVALID", "approval is for another request or code")
+  }
+  return { ...a, deviceId: a.deviceId as DeviceId, target: a.target as DeviceId }
+}

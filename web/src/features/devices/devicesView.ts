@@ -1,0 +1,213 @@
+import "../pairing/pairing.css"
+import "./devices.css"
+import type { PhoneSpace } from "../../space/phoneSpace.ts"
+import { h } from "../../ui/dom.ts"
+
+/**
+ * The Devices screen: the phones of this camera's group as this phone's own MLS ratchet tree lists them,
+ * named from the hub's roster, "this phone" marked; another phone can be removed after a clear warning.
+ * The removal is a signed request to the hub, which commits it (web/src/space/phoneSpace.ts removeDevice).
+ */
+export class DevicesView {
+  readonly element = h("section", { class: "card", "aria-label": "Devices", "data-testid": "devices" })
+  private open = false
+  private confirming: string | undefined
+  private removing = new Set<string>()
+  private error: string | undefined
+  private askedRoster = false
+
+  constructor(
+    private readonly space: () => PhoneSpace | undefined,
+    private readonly rerender: () => void,
+  ) {}
+
+  private readonly wrapper = h("div", { "data-testid": "devices-area" })
+
+  /** A new phone waiting for approval (if any), then the "Devices" button or the open screen. */
+  render(): HTMLElement {
+    const approval = this.approvalCard()
+    this.wrapper.replaceChildren(...(approval ? [approval] : []), this.renderDevices())
+    return this.wrapper
+  }
+
+  /**
+   * Adding another phone from this one: the hub says a new phone waits and which code it shows; this
+   * phone's user compares it with the new phone's screen and approves, in place of the "y" at the hub.
+   */
+  private approvalCard(): HTMLElement | undefined {
+    const notice = this.space()?.pendingPairing
+    if (!notice) return undefined
+    const answer = (approve: boolean) => {
+      void this.space()
+        ?.answerPairing(approve)
+        .catch((err: unknown) => {
+          this.error = `The answer could not be sent: ${(err as Error).message}`
+        })
+        .finally(() => this.rerender())
+    }
+    return h(
+      "section",
+      {
+        class: "card pairing-approval",
+        role: "alertdialog",
+        "aria-label": `${notice.deviceName} wants to join`,
+        "data-testid": "pairing-approval",
+      },
+      h("h2", {}, `${notice.deviceName} wants to join`),
+      h(
+        "p",
+        {},
+        "Pair it only if its screen shows the same code as this one. It will receive this camera's clips.",
+      ),
+      h(
+        "p",
+        { class: "pairing-code", "data-testid": "approval-code" },
+        `${notice.code.slice(0, 3)} ${notice.code.slice(3)}`,
+      ),
+      h(
+        "button",
+        { class: "primary", "data-testid": "approve-pairing", onclick: () => answer(true) },
+        "Codes match — add it",
+      ),
+      h(
+        "button",
+        { class: "secondary", "data-testid": "refuse-pairing", onclick: () => answer(false) },
+        "Refuse",
+      ),
+    )
+  }
+
+  private renderDevices(): HTMLElement {
+    if (!this.open) {
+      return h(
+        "button",
+        { class: "secondary devices-button", "data-testid": "devices-button", onclick: () => this.show() },
+        "Devices",
+      )
+    }
+    const space = this.space()
+    const devices = space?.devices() ?? []
+    // A phone that left the tree is no longer "being removed".
+    for (const id of this.removing) if (!devices.some((d) => d.deviceId === id)) this.removing.delete(id)
+    this.element.replaceChildren(
+      h(
+        "div",
+        { class: "player-head" },
+        h("h2", {}, "Devices"),
+        h("button", { class: "ghost", "aria-label": "Close devices", onclick: () => this.hide() }, "✕"),
+      ),
+      h("p", { class: "muted" }, "Phones that receive this camera's clips and live view."),
+      h("ul", { class: "devices-list", "data-testid": "device-list" }, ...devices.map((d) => this.item(d))),
+      ...(this.error ? [h("p", { class: "error", role: "alert" }, this.error)] : []),
+    )
+    return this.element
+  }
+
+  private item(d: ReturnType<PhoneSpace["devices"]>[number]) {
+    const name = d.name ?? `Phone ${d.deviceId.slice(0, 6)}`
+    const row = h(
+      "li",
+      { "data-testid": "device", "data-device-id": d.deviceId },
+      h(
+        "div",
+        { class: "device-row" },
+        h(
+          "span",
+          { class: "device-name" },
+          h("strong", {}, name),
+          d.self ? h("span", { class: "muted" }, "This phone") : null,
+        ),
+        d.self || this.confirming === d.deviceId
+          ? null
+          : this.removing.has(d.deviceId)
+            ? h("span", { class: "muted", role: "status" }, "Removing…")
+            : h(
+                "button",
+                {
+                  class: "device-remove",
+                  "data-testid": "device-remove",
+                  "aria-label": `Remove ${name}`,
+                  onclick: () => {
+                    this.confirming = d.deviceId
+                    this.rerender()
+                  },
+                },
+                "Remove",
+              ),
+      ),
+    )
+    if (this.confirming === d.deviceId) {
+      row.append(
+        h(
+          "div",
+          {
+            class: "device-confirm",
+            role: "alertdialog",
+            "aria-label": `Remove ${name}?`,
+            "data-testid": "device-remove-confirm",
+          },
+          h(
+            "p",
+            {},
+            `Remove ${name}? It will stop receiving video immediately; its already-downloaded clips stay on it.`,
+          ),
+          h(
+            "button",
+            {
+              class: "primary",
+              "data-testid": "device-remove-yes",
+              onclick: () => void this.remove(d.deviceId),
+            },
+            "Remove",
+          ),
+          h(
+            "button",
+            {
+              class: "secondary",
+              onclick: () => {
+                this.confirming = undefined
+                this.rerender()
+              },
+            },
+            "Keep",
+          ),
+        ),
+      )
+    }
+    return row
+  }
+
+  private show() {
+    this.open = true
+    if (!this.askedRoster) {
+      this.askedRoster = true
+      void this.space()
+        ?.requestRoster()
+        .catch((err: unknown) => {
+          this.error = `Could not ask the hub for names: ${(err as Error).message}`
+          this.rerender()
+        })
+    }
+    this.rerender()
+  }
+
+  private hide() {
+    this.open = false
+    this.confirming = undefined
+    this.rerender()
+  }
+
+  private async remove(deviceId: string) {
+    this.confirming = undefined
+    this.removing.add(deviceId)
+    this.error = undefined
+    this.rerender()
+    try {
+      await this.space()?.removeDevice(deviceId)
+    } catch (err) {
+      this.removing.delete(deviceId)
+      this.error = `The hub could not be asked: ${(err as Error).message}`
+    }
+    this.rerender()
+  }
+}
