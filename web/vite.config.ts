@@ -3,6 +3,79 @@ import { VitePWA } from "vite-plugin-pwa"
 import { buildDigestPlugin } from "../scripts/release/digest.mjs"
 import pkg from "./package.json" with { type: "json" }
 
+/**
+ * The service worker is a classic script (it decrypts pushes with ts-mls, whose suite loading uses dynamic
+ * imports; the bundler inlines them but keeps its preload helper, which mentions `import.meta`). A classic
+ * worker cannot even parse `import.meta`, so it is replaced; any other use left over fails the build.
+ */
+const classicWorkerPlugin = {
+  name: "vigil:classic-service-worker",
+  enforce: "post" as const,
+  generateBundle(
+    _options: unknown,
+    bundle: Record<string, { type: string; code?: string; fileName: string }>,
+  ) {
+    for (const chunk of Object.values(bundle)) {
+      if (chunk.type !== "chunk" || chunk.code === undefined) continue
+      chunk.code = chunk.code
+        .replaceAll("import.meta.resolve", "undefined")
+        .replaceAll("import.meta.url", "self.location.href")
+      if (chunk.code.includes("import.meta")) {
+        throw new Error(`${chunk.fileName}: import.meta in the service worker, which is a classic script`)
+      }
+    }
+  },
+}
+
+/**
+ * The signal relay this build talks to when it is served from another origin (a static host, the hub on the
+ * LAN): `VIGIL_SIGNAL_URL=https://relay.example npm run build -w web`. Unset, the PWA talks to its own
+ * origin only (signal serving the PWA itself, the default).
+ */
+function configuredSignalOrigin(): string | undefined {
+  const value = process.env.VIGIL_SIGNAL_URL
+  if (value === undefined || value === "") return undefined
+  const url = new URL(value)
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new Error(`VIGIL_SIGNAL_URL must be an http(s) URL, got ${value}`)
+  }
+  return url.origin
+}
+
+/**
+ * The PWA's Content-Security-Policy as a <meta> tag, for static hosts that send no header: scripts,
+ * styles and workers only from this origin (no inline script, no eval), network only to this origin and
+ * the configured signal. Signal sends the same policy as a header when it serves the PWA
+ * (signal/src/web/staticWeb.ts); `frame-ancestors` works only as a header, so it is not repeated here.
+ */
+export function pwaContentSecurityPolicy(signalOrigin: string | undefined): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' blob: data:",
+    "media-src 'self' blob:",
+    `connect-src 'self' blob:${signalOrigin ? ` ${signalOrigin}` : ""}`,
+    "worker-src 'self'",
+    "manifest-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+  ].join("; ")
+}
+
+const signalOrigin = configuredSignalOrigin()
+
+const cspMetaPlugin = {
+  name: "vigil:csp-meta",
+  // Right after <meta charset>: a CSP in a <meta> tag covers only what comes after it.
+  transformIndexHtml(html: string): string {
+    const charset = '<meta charset="utf-8" />'
+    if (!html.includes(charset)) throw new Error(`index.html: ${charset} not found`)
+    const meta = `<meta http-equiv="Content-Security-Policy" content="${pwaContentSecurityPolicy(signalOrigin)}" />`
+    return html.replace(charset, `${charset}\n    ${meta}`)
+  },
+}
+
 // The build is reproducible (docs/06-reproducible-builds.md): file names and bytes depend only on the
 // sources and the lockfile, never on the checkout's path, the clock or the order a directory lists in.
 export default defineConfig({
@@ -10,7 +83,12 @@ export default defineConfig({
     target: "es2022",
     sourcemap: false,
   },
+  define: {
+    // The relay a static-hosted build pairs through by default (features/settings/signalOrigin.ts).
+    __VIGIL_SIGNAL_URL__: JSON.stringify(signalOrigin ?? ""),
+  },
   plugins: [
+    cspMetaPlugin,
     VitePWA({
       strategies: "injectManifest",
       srcDir: "src",
@@ -22,6 +100,7 @@ export default defineConfig({
       // the public/ directory happens to list.
       includeManifestIcons: false,
       injectManifest: {
+        buildPlugins: { vite: [classicWorkerPlugin] },
         globPatterns: ["**/*.{js,css,html,png,svg,webmanifest}"],
         // Glob results come in directory-listing order, which differs between filesystems; the precache
         // list is part of sw.js, so sort it. Revisions are MD5s of file contents, names carry content hashes.

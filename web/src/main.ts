@@ -1,21 +1,26 @@
 import "./style.css"
 import { registerSW } from "virtual:pwa-register"
 import { decodeInvite, VigilError } from "@vigil/protocol"
+import { EventsFeature } from "./features/events/eventsFeature.ts"
 import { LiveView } from "./features/live/liveView.ts"
+import { DevicesView } from "./features/devices/devicesView.ts"
+import { AddCameraView } from "./features/pairing/addCameraView.ts"
+import { watchClipLinks } from "./features/notifications/clipLinks.ts"
 import { settingsPanel } from "./features/settings/settingsPanel.ts"
+import { defaultSignalUrl } from "./features/settings/signalOrigin.ts"
+import { updatePrompt, watchForUpdates } from "./features/settings/updatePrompt.ts"
 import { PhoneSpace } from "./space/phoneSpace.ts"
 import { LocalStore, type EventRecord } from "./store/db.ts"
 import { h } from "./ui/dom.ts"
-import { durationText, labelText, timeText } from "./ui/format.ts"
 
 const root = document.getElementById("app") as HTMLElement
 
 interface AppState {
   store: LocalStore
   space: PhoneSpace | undefined
-  events: EventRecord[]
+  /** The events timeline and clip player (web/src/features/events, web/src/features/player). */
+  events: EventsFeature
   error: string | undefined
-  playing: { event: EventRecord; url?: string; error?: string } | undefined
   updateReady: (() => void) | undefined
   live: LiveView | undefined
 }
@@ -27,9 +32,8 @@ async function start() {
   app = {
     store,
     space: undefined,
-    events: [],
+    events: new EventsFeature(store, () => app.space),
     error: undefined,
-    playing: undefined,
     updateReady: undefined,
     live: undefined,
   }
@@ -43,16 +47,25 @@ async function start() {
     if (app.space) void app.space.run()
   }
   await refresh()
+  watchClipLinks(async (clipId) => {
+    const event = app.space ? await app.store.getEvent(clipId) : undefined
+    if (event) void play(event)
+    return event !== undefined
+  })
 }
 
 function registerServiceWorker() {
   if (!("serviceWorker" in navigator)) return
   const updateSW = registerSW({
     immediate: true,
+    // Only a version the user approved gets this far (features/settings/updatePrompt.ts): switch to it.
     onNeedRefresh() {
-      app.updateReady = () => void updateSW(true)
-      render()
+      void updateSW(true)
     },
+  })
+  watchForUpdates((accept) => {
+    app.updateReady = accept
+    render()
   })
 }
 
@@ -69,31 +82,12 @@ async function pairWith(code: string) {
 }
 
 async function refresh() {
-  app.events = await app.store.listEvents()
+  await app.events.update()
   render()
 }
 
-async function play(event: EventRecord) {
-  if (app.playing?.url) URL.revokeObjectURL(app.playing.url)
-  app.playing = { event }
-  render()
-  try {
-    const bytes = await app.space!.loadClip(event)
-    app.playing = { event, url: URL.createObjectURL(new Blob([bytes as BlobPart], { type: "video/mp4" })) }
-  } catch (err) {
-    const reason =
-      err instanceof VigilError && err.code === "CLIP_TAMPERED"
-        ? "it was altered in storage"
-        : (err as Error).message
-    app.playing = { event, error: `This clip cannot be shown: ${reason}.` }
-  }
-  render()
-}
-
-function closePlayer() {
-  if (app.playing?.url) URL.revokeObjectURL(app.playing.url)
-  app.playing = undefined
-  render()
+function play(event: EventRecord) {
+  return app.events.play(event)
 }
 
 /** Live view: one at a time; its element lives across renders so the canvas keeps its picture. */
@@ -129,129 +123,47 @@ function statusChip() {
   return h("span", { class: `chip chip-${status.kind}`, "data-testid": "status", role: "status" }, text)
 }
 
-function pairingCard() {
-  const input = h("textarea", {
-    id: "pair-code",
-    rows: "3",
-    placeholder: "v1.…",
-    autocomplete: "off",
-    spellcheck: "false",
+/** The Add camera screen (web/src/features/pairing): kept across renders while no camera is paired. */
+let addCamera: AddCameraView | undefined
+/** The Devices screen (web/src/features/devices). */
+const devicesView = new DevicesView(
+  () => app.space,
+  () => render(),
+)
+
+function addCameraCard() {
+  addCamera ??= new AddCameraView({
+    signalUrl: defaultSignalUrl(),
+    store: app.store,
+    onPaired: () => void openPairedSpace(),
+    onPairCode: async (code) => {
+      await pairWith(code)
+      if (app.space) {
+        addCamera?.close()
+        addCamera = undefined
+      }
+      await refresh()
+    },
   })
-  return h(
-    "section",
-    { class: "card" },
-    h("h2", {}, "Add your camera"),
-    h(
-      "p",
-      {},
-      "Open the pairing link your hub shows (",
-      h("code", {}, "npm start"),
-      " prints it), or paste its pairing code here.",
-    ),
-    h("label", { for: "pair-code" }, "Pairing code"),
-    input,
-    h("button", { class: "primary", onclick: () => void pairWith(input.value).then(refresh) }, "Pair"),
-  )
+  return addCamera.element
 }
 
-/** Decrypted thumbnails, by event id, as object URLs; each is fetched once per page load. */
-const thumbnails = new Map<string, string | "loading" | "failed">()
-
-function thumbnailOf(e: EventRecord) {
-  const id = e.id ?? e.clipId
-  const url = thumbnails.get(id)
-  if (e.thumbnail && url === undefined && app.space) {
-    thumbnails.set(id, "loading")
-    void app.space
-      .loadThumbnail(e)
-      .then((jpeg) => {
-        thumbnails.set(id, URL.createObjectURL(new Blob([jpeg as BlobPart], { type: "image/jpeg" })))
-        render()
-      })
-      .catch(() => thumbnails.set(id, "failed"))
-  }
-  // A fixed box, filled when the picture is decrypted, so nothing moves when it arrives.
-  return h(
-    "span",
-    { class: "thumb" },
-    url && url !== "loading" && url !== "failed"
-      ? h("img", { src: url, alt: "", "data-testid": "thumbnail" })
-      : null,
-  )
-}
-
-function eventItem(e: EventRecord) {
-  return h(
-    "li",
-    {},
-    h(
-      "button",
-      {
-        class: "event",
-        "data-testid": "event",
-        "aria-label": `${labelText(e.label)} at ${e.cameraName}, ${timeText(e.startedAt)}${e.pending ? ", still recording" : ""}`,
-        onclick: () => void (e.pending ? undefined : play(e)),
-      },
-      thumbnailOf(e),
-      h(
-        "span",
-        { class: "event-main" },
-        h(
-          "span",
-          {},
-          h("span", { class: `badge badge-${e.label}` }, labelText(e.label)),
-          " ",
-          h("strong", {}, e.cameraName),
-        ),
-        h("span", { class: "muted" }, timeText(e.startedAt)),
-      ),
-      h("span", { class: "muted" }, e.pending ? "Recording…" : durationText(e.endedAt - e.startedAt)),
-    ),
-  )
-}
-
-function player() {
-  const p = app.playing
-  if (!p) return null
-  return h(
-    "section",
-    { class: "card player", "aria-label": "Clip player" },
-    h(
-      "div",
-      { class: "player-head" },
-      h("h2", {}, `${labelText(p.event.label)} — ${p.event.cameraName}, ${timeText(p.event.startedAt)}`),
-      h("button", { class: "ghost", onclick: closePlayer, "aria-label": "Close player" }, "✕"),
-    ),
-    p.error
-      ? h("p", { class: "error", role: "alert", "data-testid": "clip-error" }, p.error)
-      : p.url
-        ? h("video", {
-            src: p.url,
-            controls: true,
-            autoplay: true,
-            muted: true,
-            playsinline: true,
-            "data-testid": "clip-video",
-          })
-        : h("p", { class: "muted" }, "Downloading and decrypting…"),
-  )
+async function openPairedSpace() {
+  addCamera?.close()
+  addCamera = undefined
+  app.space = await PhoneSpace.load(app.store, refresh)
+  if (app.space) void app.space.run()
+  await refresh()
 }
 
 function render() {
   const status = app.space?.status.kind
   const body: (Node | null)[] = []
   if (app.updateReady) {
-    body.push(
-      h(
-        "div",
-        { class: "banner", role: "status" },
-        "A new version of Vigil is available.",
-        h("button", { onclick: app.updateReady }, "Update"),
-      ),
-    )
+    body.push(updatePrompt(app.updateReady))
   }
   if (app.error) body.push(h("p", { class: "error", role: "alert" }, app.error))
-  if (!app.space) body.push(pairingCard())
+  if (!app.space) body.push(addCameraCard())
   else if (status === "waiting-for-hub") {
     body.push(
       h(
@@ -285,12 +197,10 @@ function render() {
     )
   } else {
     body.push(app.live?.element ?? liveButton())
-    body.push(player())
+    body.push(devicesView.render())
     body.push(
       h("h2", { class: "section-title", "data-testid": "paired-with" }, `Events — ${app.space.hubName}`),
-      app.events.length
-        ? h("ul", { class: "events", "data-testid": "events" }, ...app.events.map(eventItem))
-        : h("p", { class: "muted empty" }, "No events yet. Clips appear here when your camera sees motion."),
+      app.events.element,
     )
   }
   root.replaceChildren(
@@ -303,6 +213,7 @@ function render() {
     ),
     h("main", {}, ...body, settingsPanel()),
   )
+  app.events.mounted()
 }
 
 void start().catch((err: unknown) => {

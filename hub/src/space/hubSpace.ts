@@ -3,6 +3,18 @@ import { join } from "node:path"
 import {
   SerialQueue,
   SignalClient,
+  checkPairingConfirmation,
+  confirmationCode,
+  decodeDiscoveryRoomMessage,
+  isDeviceRequestKind,
+  openDeviceRequest,
+  openPairingApproval,
+  signPairingNotice,
+  peekEnvelopeKind,
+  signDeviceRoster,
+  encodeDiscoveryAnnouncement,
+  newDiscoveryRoomId,
+  signPairingResult,
   SignalError,
   SpaceSession,
   decodeKeyPackage,
@@ -31,6 +43,7 @@ import {
   type DeviceId,
   type EventLabel,
   type DetectionInfo,
+  type DiscoveryRoomMessage,
   type FrameKey,
   type HubMessage,
   type Invite,
@@ -51,6 +64,7 @@ import {
   type NewOutboxEntry,
   type OutboxEntry,
 } from "./hubState.ts"
+import { pushClipNotice, type PushContext } from "./pushNotifier.ts"
 
 export interface HubSpaceOptions {
   dataDir: string
@@ -72,6 +86,37 @@ export interface HubSpaceOptions {
 export interface PairedPhone {
   deviceId: DeviceId
   pairedAt: number
+  /** The name the phone gave itself when it paired by discovery. */
+  name?: string
+}
+
+/** A phone asking to join through discovery, with the code both screens show. */
+export interface DiscoveryRequest {
+  deviceId: DeviceId
+  deviceName: string
+  code: string
+}
+
+export interface DiscoveryOptions {
+  /**
+   * Asks the person at the hub whether the phone shows `request.code`; resolves true only for an explicit
+   * yes. `signal` aborts when the phone cancelled or the time ran out (resolve false then).
+   */
+  confirm: (request: DiscoveryRequest, signal: AbortSignal) => Promise<boolean>
+  onPaired?: (phone: PairedPhone) => void
+  /** A request that ended without pairing, and why (for the person at the hub). */
+  onRefused?: (request: DiscoveryRequest | { deviceId: DeviceId }, reason: string) => void
+  /** A paired phone answered in the hub's place (its user compared the code). */
+  onApproval?: (request: DiscoveryRequest, by: DeviceId, approve: boolean) => void
+  /** How long both confirmations may take. Default 2 minutes. */
+  confirmTimeoutMs?: number
+}
+
+/** A pairing by discovery waiting for the phone's confirmation (the hub's is asked through `confirm`). */
+interface PendingDiscovery {
+  deviceId: DeviceId
+  roomId: string
+  onRoomMessage: (m: DiscoveryRoomMessage) => Promise<void>
 }
 
 export interface ClipToDeliver {
@@ -133,6 +178,10 @@ export type LiveRequestHandler = (request: LiveRequest, from: DeviceId) => void
 
 const inviteTtlMs = 15 * 60_000
 const roomPollMs = 20_000
+/** Discovery re-announces this often (signal keeps an announcement 10 minutes) ... */
+const announceEveryMs = 4 * 60_000
+/** ... and moves to a fresh room this often (signal keeps a room 15 minutes after its first message). */
+const discoveryRoomMs = 10 * 60_000
 
 /**
  * The hub's side of one camera space: its MLS group, its paired phones, pairing, and the delivery of
@@ -150,6 +199,8 @@ export class HubSpace {
   private retryDelayMs = 500
   private stopped = false
   private readonly inboxAbort = new AbortController()
+  /** Ends a pairing by discovery still waiting for confirmation when the hub stops. */
+  private readonly discoveryAbort = new AbortController()
   private rotateTimer: NodeJS.Timeout | undefined
   private lastEpoch: bigint
   private epochStartedAt = Date.now()
@@ -258,7 +309,11 @@ export class HubSpace {
   }
 
   get phones(): PairedPhone[] {
-    return this.doc.phones.map((p) => ({ deviceId: p.deviceId as DeviceId, pairedAt: p.pairedAt }))
+    return this.doc.phones.map((p) => ({
+      deviceId: p.deviceId as DeviceId,
+      pairedAt: p.pairedAt,
+      ...(p.name ? { name: p.name } : {}),
+    }))
   }
 
   get pendingOutbox(): number {
@@ -412,6 +467,307 @@ export class HubSpace {
   }
 
   /**
+   * Pairing mode by discovery (protocol/src/pairingDiscovery.ts): announces this hub at signal to phones on
+   * the same network and pairs the phones that ask, one at a time, once the code is confirmed on both
+   * sides. Runs until the returned `stop` is called or the hub closes.
+   */
+  startDiscovery(opts: DiscoveryOptions): { stop: () => void } {
+    const abort = new AbortController()
+    void this.runDiscovery(opts, abort.signal)
+    return { stop: () => abort.abort() }
+  }
+
+  private async runDiscovery(opts: DiscoveryOptions, stop: AbortSignal) {
+    const name = encodeDiscoveryAnnouncement({
+      name: this.opts.hubName,
+      suite: this.session.suite as SupportedSuite,
+    })
+    let roomId = ""
+    let roomSince = 0
+    let announcedAt = 0
+    let after = 0
+    let pending: PendingDiscovery | undefined
+    const withdraw = (room: string) =>
+      room
+        ? this.client
+            .withdrawPairing(room)
+            .catch((err: unknown) =>
+              this.log.warn({ err: describe(err) }, "withdrawing the announcement failed"),
+            )
+        : Promise.resolve()
+    while (!stop.aborted && !this.stopped) {
+      try {
+        const now = Date.now()
+        if (!pending && now - roomSince > discoveryRoomMs) {
+          void withdraw(roomId)
+          roomId = newDiscoveryRoomId()
+          roomSince = now
+          announcedAt = 0
+          after = 0
+        }
+        if (now - announcedAt > announceEveryMs) {
+          await this.client.announcePairing(roomId, name)
+          announcedAt = now
+          this.log.info({ roomId }, "announced for pairing by discovery")
+        }
+        const messages = await this.client.readRoom(roomId, after, roomPollMs)
+        for (const m of messages) {
+          after = Math.max(after, m.seq)
+          let msg: DiscoveryRoomMessage
+          try {
+            msg = decodeDiscoveryRoomMessage(m.body, m.from)
+          } catch (err) {
+            this.log.warn({ err: describe(err), from: m.from }, "refused a message in the pairing room")
+            continue
+          }
+          if (msg.kind === "join") {
+            if (pending) {
+              this.log.warn(
+                { from: m.from },
+                "a pairing is already waiting for confirmation; request ignored",
+              )
+              continue
+            }
+            const current: PendingDiscovery = {
+              deviceId: msg.deviceId,
+              roomId,
+              onRoomMessage: async () => {},
+            }
+            pending = current
+            void this.pairByDiscovery(msg, current, opts).finally(() => {
+              if (pending === current) pending = undefined
+            })
+          } else if (pending && (pending.deviceId === msg.deviceId || msg.kind === "approve")) {
+            await pending.onRoomMessage(msg)
+          } else {
+            this.log.warn({ from: m.from, kind: msg.kind }, "pairing message for no pending request")
+          }
+        }
+      } catch (err) {
+        if (stop.aborted || this.stopped) break
+        this.log.warn({ err: describe(err) }, "pairing room unreachable; retrying")
+        await sleep(2000)
+      }
+    }
+    await withdraw(roomId)
+  }
+
+  /**
+   * One pairing by discovery. The Add commit and Welcome are made inside the queue, which stays held until
+   * both people confirmed (or not): nothing else may commit on top of an epoch that may be thrown away, and
+   * nothing from it is saved or sent to the other phones before the hub's "yes".
+   */
+  private pairByDiscovery(
+    join: Extract<DiscoveryRoomMessage, { kind: "join" }>,
+    ctx: PendingDiscovery,
+    opts: DiscoveryOptions,
+  ): Promise<void> {
+    const from = join.deviceId
+    return this.queue
+      .run(async () => {
+        const keyPackage = decodeKeyPackage(join.keyPackage)
+        const identity = keyPackageIdentity(keyPackage)
+        if (identity?.role !== "phone" || identity.deviceId !== from) {
+          throw new VigilError("UNTRUSTED_CREDENTIAL", "key package credential does not match the device")
+        }
+        if (this.doc.phones.some((p) => p.deviceId === from)) {
+          throw new VigilError("PAIRING_INVALID", "device is already paired")
+        }
+        const keyHex = toHex(keyPackage.leafNode.signaturePublicKey)
+        this.pairing.set(keyHex, from)
+        try {
+          await this.discoveryLocked(join, keyHex, ctx, opts)
+        } catch (err) {
+          // Whatever failed, the pending epoch must not survive in memory: back to what is saved.
+          this.session = await SpaceSession.restore(fromBase64(this.doc.group), this.hooks)
+          this.captured = undefined
+          throw err
+        } finally {
+          this.pairing.delete(keyHex)
+        }
+      })
+      .catch((err: unknown) => {
+        this.log.warn({ err: describe(err), from }, "refused a pairing request")
+        opts.onRefused?.({ deviceId: from }, describe(err))
+      })
+  }
+
+  private async discoveryLocked(
+    join: Extract<DiscoveryRoomMessage, { kind: "join" }>,
+    keyHex: string,
+    ctx: PendingDiscovery,
+    opts: DiscoveryOptions,
+  ) {
+    const from = join.deviceId
+    const existing = this.doc.phones
+    const { commit, welcome } = await this.session.addMember(join.keyPackage)
+    const code = await confirmationCode(this.session.epochAuthenticator)
+    const request: DiscoveryRequest = { deviceId: from, deviceName: join.deviceName, code }
+
+    const decided = new AbortController()
+    let phoneSaid: (yes: boolean) => void = () => {}
+    const phoneYes = new Promise<boolean>((resolve) => (phoneSaid = resolve))
+    // The hub's side: its terminal, or a paired phone whose user compared the code (signed approval).
+    let hubSaid: (yes: boolean) => void = () => {}
+    const hubYes = new Promise<boolean>((resolve) => (hubSaid = resolve))
+    ctx.onRoomMessage = async (m) => {
+      if (m.kind === "approve") {
+        try {
+          const approval = await openPairingApproval(m.signed, {
+            groupId: this.session.groupId,
+            from: m.deviceId,
+            pinnedKey: (deviceId) => this.pinnedPhoneKey(deviceId),
+            signature: this.session.signature,
+            target: from,
+            code,
+          })
+          this.log.info({ by: m.deviceId, approve: approval.approve }, "a paired phone answered a pairing")
+          opts.onApproval?.(request, approval.deviceId, approval.approve)
+          if (!approval.approve) reason = "refused on a paired phone"
+          hubSaid(approval.approve)
+        } catch (err) {
+          this.log.warn({ err: describe(err), from: m.deviceId }, "refused a pairing approval")
+        }
+        return
+      }
+      if (m.deviceId !== from) return
+      if (m.kind === "cancel") return phoneSaid(false)
+      if (m.kind !== "confirm") return
+      try {
+        // Sealed in the pending epoch, which only this phone and the hub hold.
+        const opened = await this.session.open(m.sealed, this.session.ownLeafIndex)
+        if (opened.kind !== "application")
+          throw new VigilError("UNEXPECTED_MESSAGE", "expected a confirmation")
+        checkPairingConfirmation(opened.data, from, code)
+        phoneSaid(true)
+      } catch (err) {
+        this.log.warn({ err: describe(err), from }, "refused a pairing confirmation")
+      }
+    }
+
+    let accepted = false
+    let reason = "refused at the hub"
+    const stopping = () => {
+      reason = "the hub is stopping"
+      decided.abort()
+    }
+    try {
+      // The phone may read its mailbox at signal only once it shares the space with the hub.
+      await this.client.addMember(this.spaceId, from)
+      await this.client.sendToMailbox(from, welcome)
+      const timeoutMs = opts.confirmTimeoutMs ?? 120_000
+      const timer = setTimeout(() => {
+        reason = "no confirmation in time"
+        decided.abort()
+      }, timeoutMs)
+      void opts.confirm(request, decided.signal).then((yes) => {
+        if (!decided.signal.aborted) hubSaid(yes)
+      })
+      await this.noticeToPhonesLocked(request, ctx.roomId, Date.now() + timeoutMs)
+      if (this.discoveryAbort.signal.aborted) stopping()
+      this.discoveryAbort.signal.addEventListener("abort", stopping, { once: true })
+      const aborted = new Promise<false>((resolve) => {
+        if (decided.signal.aborted) resolve(false)
+        decided.signal.addEventListener("abort", () => resolve(false), { once: true })
+      })
+      const never = new Promise<boolean>(() => {})
+      accepted = await Promise.race([
+        Promise.all([hubYes, phoneYes]).then(([a, b]) => a && b),
+        hubYes.then((yes) => (yes ? never : false)),
+        phoneYes.then((yes) => {
+          if (!yes) reason = "cancelled on the phone"
+          return yes ? never : false
+        }),
+        aborted,
+      ])
+      clearTimeout(timer)
+    } catch (err) {
+      reason = describe(err)
+    } finally {
+      decided.abort()
+      this.discoveryAbort.signal.removeEventListener("abort", stopping)
+      ctx.onRoomMessage = async () => {}
+    }
+
+    const result = await this.session.seal(
+      await this.signPairingResultLocked({
+        kind: "pairing-result",
+        spaceId: this.spaceId,
+        to: from,
+        accepted,
+        epoch: this.session.epoch.toString(),
+      }),
+    )
+    if (!accepted) {
+      // Back to the saved epoch: the pending one was never saved nor seen by the other phones.
+      this.session = await SpaceSession.restore(fromBase64(this.doc.group), this.hooks)
+      this.captured = undefined
+      await this.client.sendToMailbox(from, result).catch(() => undefined)
+      await this.client.removeMember(this.spaceId, from).catch((err: unknown) => {
+        this.log.warn({ err: describe(err), from }, "could not revoke a refused phone at signal")
+      })
+      this.log.info({ deviceId: from, reason }, "pairing by discovery refused")
+      opts.onRefused?.(request, reason)
+      return
+    }
+    const pairedAt = Date.now()
+    const phones = [...existing, { deviceId: from, signatureKey: keyHex, pairedAt, name: join.deviceName }]
+    const roster = await this.session.seal(await this.signRosterLocked(phones))
+    await this.applyLocked(
+      [
+        ...this.mailToPhones(commit, existing),
+        { kind: "mail", to: from, body: toBase64(result) },
+        ...this.mailToPhones(roster, phones),
+      ],
+      (doc) => ({
+        ...doc,
+        phones: [...doc.phones, { deviceId: from, signatureKey: keyHex, pairedAt, name: join.deviceName }],
+      }),
+    )
+    this.log.info({ deviceId: from }, "phone paired by discovery")
+    opts.onPaired?.({ deviceId: from, pairedAt, name: join.deviceName })
+  }
+
+  /**
+   * Tells the paired phones that a new phone waits (its name and code), so one of them may approve it. Sent
+   * directly, not through the outbox: it is worthless after the request ends, and a lost one only means
+   * approving at the hub's terminal.
+   */
+  private async noticeToPhonesLocked(request: DiscoveryRequest, roomId: string, expiresAt: number) {
+    if (this.doc.phones.length === 0) return
+    const notice = await signPairingNotice(
+      {
+        kind: "pairing-pending",
+        spaceId: this.spaceId,
+        roomId,
+        deviceId: request.deviceId,
+        deviceName: request.deviceName,
+        code: request.code,
+        expiresAt,
+      },
+      this.session.groupId,
+      this.session.signaturePrivateKey,
+      this.session.signature,
+    )
+    await Promise.all(
+      this.doc.phones.map((p) =>
+        this.client.sendToMailbox(p.deviceId, notice).catch((err: unknown) => {
+          this.log.warn({ err: describe(err), to: p.deviceId }, "pairing notice not delivered")
+        }),
+      ),
+    )
+  }
+
+  private signPairingResultLocked(result: Parameters<typeof signPairingResult>[0]): Promise<Uint8Array> {
+    return signPairingResult(
+      result,
+      this.session.groupId,
+      this.session.signaturePrivateKey,
+      this.session.signature,
+    )
+  }
+
+  /**
    * Reads the hub's own mailbox: phones write here when they need something from the hub (a rejoin after
    * losing their state; live view, as MLS application messages). Each message is handled, saved, then
    * acknowledged.
@@ -444,7 +800,11 @@ export class HubSpace {
         if (isRejoinRequest(body)) {
           ;({ entries, change } = await this.rejoinLocked(from, body))
           this.log.info({ deviceId: from }, "phone rejoined after losing its state")
-        } else request = await this.openLiveLocked(from, body)
+        } else {
+          const opened = await this.openPhoneMessageLocked(from, body)
+          if (opened.kind === "live") request = opened.request
+          else ({ entries, change } = opened)
+        }
       } catch (err) {
         if (!(err instanceof VigilError)) throw err
         this.log.warn({ err: describe(err), from, seq }, "refused a message in the hub mailbox")
@@ -456,8 +816,14 @@ export class HubSpace {
     if (live) this.liveHandler?.(live, from)
   }
 
-  /** A phone's MLS application message: only live-view requests are expected there. */
-  private async openLiveLocked(from: DeviceId, body: Uint8Array): Promise<LiveRequest> {
+  /** A phone's MLS application message: a live-view request, or a request from the Devices screen. */
+  private async openPhoneMessageLocked(
+    from: DeviceId,
+    body: Uint8Array,
+  ): Promise<
+    | { kind: "live"; request: LiveRequest }
+    | { kind: "device"; entries: NewOutboxEntry[]; change: (doc: HubStateDoc) => HubStateDoc }
+  > {
     if (mlsWireformat(body) !== "mls_private_message") {
       throw new VigilError("UNEXPECTED_MESSAGE", "the hub accepts rejoin requests and MLS messages only")
     }
@@ -466,16 +832,93 @@ export class HubSpace {
     if (incoming.kind !== "application") {
       throw new VigilError("UNEXPECTED_MESSAGE", "a phone sent the hub a commit")
     }
-    return openLiveRequest(incoming.data, {
+    if (isDeviceRequestKind(peekEnvelopeKind(incoming.data))) {
+      return { kind: "device", ...(await this.deviceRequestLocked(from, incoming.data)) }
+    }
+    const request = await openLiveRequest(incoming.data, {
       groupId: this.session.groupId,
       from,
-      pinnedKey: (deviceId) => {
-        const phone = this.doc.phones.find((p) => p.deviceId === deviceId)
-        return phone ? fromHex(phone.signatureKey) : undefined
-      },
+      pinnedKey: (deviceId) => this.pinnedPhoneKey(deviceId),
       signature: this.session.signature,
       now: Date.now(),
     })
+    return { kind: "live", request }
+  }
+
+  private pinnedPhoneKey(deviceId: DeviceId): Uint8Array | undefined {
+    const phone = this.doc.phones.find((p) => p.deviceId === deviceId)
+    return phone ? fromHex(phone.signatureKey) : undefined
+  }
+
+  /**
+   * A paired phone asks for the roster, or to remove a phone (protocol/src/deviceRoster.ts). Only a paired
+   * phone's fresh request, signed with its pinned key, is acted on; a removal is a Remove commit for every
+   * phone (the removed one learns it was removed), then signal stops serving that phone.
+   */
+  private async deviceRequestLocked(from: DeviceId, data: Uint8Array) {
+    const sender = this.doc.phones.find((p) => p.deviceId === from)
+    const request = await openDeviceRequest(data, {
+      groupId: this.session.groupId,
+      from,
+      pinnedKey: (deviceId) => this.pinnedPhoneKey(deviceId),
+      signature: this.session.signature,
+      now: Date.now(),
+      notBefore: sender?.lastRequestAt,
+    })
+    const stamp = (doc: HubStateDoc): HubStateDoc => ({
+      ...doc,
+      phones: doc.phones.map((p) => (p.deviceId === from ? { ...p, lastRequestAt: request.issuedAt } : p)),
+    })
+    if (request.kind === "device-roster-request") {
+      const roster = await this.session.seal(await this.signRosterLocked(this.doc.phones))
+      return {
+        entries: [{ kind: "mail", to: from, body: toBase64(roster) }] as NewOutboxEntry[],
+        change: stamp,
+      }
+    }
+    const target = request.target
+    if (!this.doc.phones.some((p) => p.deviceId === target)) {
+      throw new VigilError("NOT_A_MEMBER", "the phone to remove is not paired")
+    }
+    try {
+      const { commit } = await this.session.removeMember(target)
+      const remaining = this.doc.phones.filter((p) => p.deviceId !== target)
+      const roster = await this.session.seal(await this.signRosterLocked(remaining))
+      this.log.info({ deviceId: target, by: from }, "phone removed at another phone's request")
+      return {
+        entries: [
+          ...this.mailToPhones(commit),
+          { kind: "revoke", deviceId: target },
+          ...this.mailToPhones(roster, remaining),
+        ] as NewOutboxEntry[],
+        change: (doc: HubStateDoc) =>
+          stamp({ ...doc, phones: doc.phones.filter((p) => p.deviceId !== target) }),
+      }
+    } catch (err) {
+      // Nothing of a half-made removal may be saved: back to the saved epoch.
+      this.session = await SpaceSession.restore(fromBase64(this.doc.group), this.hooks)
+      this.captured = undefined
+      throw err
+    }
+  }
+
+  /** The phones and their names, signed by the hub for the Devices screen (sealed by the caller). */
+  private signRosterLocked(phones: HubStateDoc["phones"]): Promise<Uint8Array> {
+    return signDeviceRoster(
+      {
+        kind: "device-roster",
+        spaceId: this.spaceId,
+        epoch: this.session.epoch.toString(),
+        devices: phones.map((p) => ({
+          deviceId: p.deviceId as DeviceId,
+          pairedAt: p.pairedAt,
+          ...(p.name ? { name: p.name } : {}),
+        })),
+      },
+      this.session.groupId,
+      this.session.signaturePrivateKey,
+      this.session.signature,
+    )
   }
 
   /** Where phones' live-view requests go (the live service); without one they are logged and dropped. */
@@ -599,6 +1042,12 @@ export class HubSpace {
     })
   }
 
+  /** What pushNotifier.ts needs to seal and send a clip's push (inside the queue, after the announcement). */
+  private pushContext(): PushContext {
+    const { session, client, spaceId, log } = this
+    return { session, client, spaceId, log, drained: () => this.drained() }
+  }
+
   /**
    * Encrypts a clip for the phones and queues its delivery: a fresh epoch (forward secrecy per clip), the
    * clip sealed under a key exported from it, uploaded, then announced in a message signed by the hub.
@@ -638,6 +1087,7 @@ export class HubSpace {
         sealedClip.entry,
         ...this.mailToPhones(sealed),
       ])
+      await pushClipNotice(this.pushContext(), { ...clip, clipId, thumbnail: thumbnail?.ref })
       return { clipId, blobId: sealedClip.ref.blobId as BlobId }
     })
   }
@@ -806,6 +1256,7 @@ export class HubSpace {
   async close(): Promise<void> {
     this.stopped = true
     this.inboxAbort.abort()
+    this.discoveryAbort.abort()
     if (this.rotateTimer) clearInterval(this.rotateTimer)
     if (this.retryTimer) clearTimeout(this.retryTimer)
     await this.queue.run(async () => {})

@@ -17,15 +17,27 @@ import {
   fromBase64,
   importClipKey,
   mlsWireformat,
+  openDeviceRoster,
+  encodeDiscoveryRoomMessage,
+  isPairingNoticeBytes,
+  openPairingNotice,
+  signPairingApproval,
   openSignedHubMessage,
+  peekEnvelopeKind,
+  signDeviceRequest,
   pairingRoomId,
   SerialQueue,
+  SignalError,
   signLiveRequest,
   sha256,
   toBase64,
   toHex,
   type ClipId,
+  type ClipKey,
   type DeviceId,
+  type DeviceRequest,
+  type DeviceRoster,
+  type PairingNotice,
   type FrameKey,
   type IceServerConfig,
   type Invite,
@@ -50,6 +62,15 @@ const sightingId = (cameraId: string, motionStartedAt: number) => `s-${cameraId}
 export interface PhoneSpaceOptions {
   /** How often the phone refreshes its leaf keys (post-compromise security). Default 24 hours. */
   keyRefreshMs?: number
+}
+
+/** An event's clip at signal: its URL, the request headers, and the key of its records. */
+export interface ClipSource {
+  url: string
+  headers: Record<string, string>
+  /** SHA-256 (hex) of the whole stored blob, as the hub announced it. */
+  blobId: string
+  key: ClipKey
 }
 
 /** What the hub said about a live session this phone asked for (web/src/features/live). */
@@ -78,6 +99,10 @@ export class PhoneSpace {
   /** One MLS operation and its save at a time: the mailbox loop and live requests share the session. */
   private readonly ops = new SerialQueue()
   private liveListener: ((reply: LiveReply) => void) | undefined
+  /** The hub's last roster (names of the phones), kept in memory for the Devices screen. */
+  private roster: DeviceRoster | undefined
+  /** A new phone waiting to be paired, which this phone's user may approve (hub-signed notice). */
+  pairingNotice: PairingNotice | undefined
 
   private constructor(
     private readonly store: LocalStore,
@@ -119,7 +144,9 @@ export class PhoneSpace {
     if (group) {
       try {
         phone.session = await SpaceSession.restore(fromBase64(group), phone.hooks())
-        phone.status = { kind: "paired" }
+        // A phone removed by the hub keeps the state of the commit that removed it: no leaf of its own.
+        const member = phone.session.members().some((m) => m.identity.deviceId === device.deviceId)
+        phone.status = member ? { kind: "paired" } : { kind: "removed" }
       } catch (err) {
         if (!(err instanceof VigilError)) throw err
         await phone.requestRejoin("the saved group state is damaged")
@@ -220,8 +247,9 @@ export class PhoneSpace {
   private async processLocked(seq: number, body: Uint8Array): Promise<void> {
     const events: EventRecord[] = []
     try {
-      const wireformat = mlsWireformat(body)
-      if (wireformat === "mls_welcome") await this.join(body)
+      const wireformat = isPairingNoticeBytes(body) ? undefined : mlsWireformat(body)
+      if (wireformat === undefined) await this.readPairingNotice(body)
+      else if (wireformat === "mls_welcome") await this.join(body)
       else if (wireformat === "mls_private_message") {
         const event = await this.openPrivate(body)
         if (event) events.push(event)
@@ -384,12 +412,132 @@ export class PhoneSpace {
     })
   }
 
+  /** A hub-signed notice that a new phone waits; kept (in memory) until answered or expired. */
+  private async readPairingNotice(body: Uint8Array) {
+    const session = this.session
+    if (!session) throw new VigilError("UNEXPECTED_MESSAGE", "pairing notice before the Welcome")
+    const notice = await openPairingNotice(
+      body,
+      session.groupId,
+      fromBase64(this.space.hubKey),
+      session.signature,
+    )
+    if (notice.spaceId !== this.space.spaceId)
+      throw new CryptoError("UNTRUSTED_CREDENTIAL", "pairing notice for another space")
+    this.pairingNotice = notice
+  }
+
+  /** The notice still worth showing: not answered, not expired, and the new phone not yet a member. */
+  get pendingPairing(): PairingNotice | undefined {
+    const n = this.pairingNotice
+    if (!n || n.expiresAt < Date.now()) return undefined
+    if (this.session?.members().some((m) => m.identity.deviceId === n.deviceId)) return undefined
+    return n
+  }
+
+  /**
+   * This phone's user compared the code with the new phone's screen: a signed approval (or refusal) goes
+   * into the pairing room, where the hub takes it in place of the "y" at its terminal.
+   */
+  async answerPairing(approve: boolean): Promise<void> {
+    const notice = this.pairingNotice
+    const session = this.session
+    if (!notice || !session) return
+    this.pairingNotice = undefined
+    const deviceId = this.device.deviceId as DeviceId
+    const signed = await signPairingApproval(
+      { kind: "pairing-approve", deviceId, target: notice.deviceId, code: notice.code, approve },
+      session.groupId,
+      fromBase64(this.device.signKey),
+      session.signature,
+    )
+    await this.client.postToRoom(
+      notice.roomId,
+      encodeDiscoveryRoomMessage({ kind: "approve", deviceId, signed }),
+    )
+  }
+
+  /**
+   * The phones of this space as this phone's own MLS ratchet tree lists them (the authority on who can read
+   * new clips), with the names from the hub's roster when one arrived.
+   */
+  devices(): { deviceId: string; name: string | undefined; self: boolean; pairedAt: number | undefined }[] {
+    if (!this.session) return []
+    return this.session
+      .members()
+      .filter((m) => m.identity.role === "phone")
+      .map((m) => {
+        const known = this.roster?.devices.find((d) => d.deviceId === m.identity.deviceId)
+        return {
+          deviceId: m.identity.deviceId,
+          name: known?.name,
+          self: m.identity.deviceId === this.device.deviceId,
+          pairedAt: known?.pairedAt,
+        }
+      })
+  }
+
+  /** Asks the hub for the phones' names (answered with a roster in the mailbox). */
+  requestRoster(): Promise<void> {
+    return this.sendDeviceRequest({
+      kind: "device-roster-request",
+      deviceId: this.device.deviceId as DeviceId,
+      issuedAt: this.nextIssuedAt(),
+    })
+  }
+
+  private lastIssuedAt = 0
+  /** Strictly increasing: the hub refuses a device request not later than the last one (replay guard). */
+  private nextIssuedAt(): number {
+    this.lastIssuedAt = Math.max(Date.now(), this.lastIssuedAt + 1)
+    return this.lastIssuedAt
+  }
+
+  /** Asks the hub to remove a phone from the space (a signed request; the hub commits the removal). */
+  removeDevice(target: string): Promise<void> {
+    return this.sendDeviceRequest({
+      kind: "device-remove",
+      deviceId: this.device.deviceId as DeviceId,
+      target: target as DeviceId,
+      issuedAt: this.nextIssuedAt(),
+    })
+  }
+
+  private sendDeviceRequest(request: DeviceRequest): Promise<void> {
+    return this.ops.run(async () => {
+      const session = this.session
+      if (!session) throw new VigilError("UNEXPECTED_MESSAGE", "not paired yet")
+      const signed = await signDeviceRequest(
+        request,
+        session.groupId,
+        fromBase64(this.device.signKey),
+        session.signature,
+      )
+      const sealed = await session.seal(signed)
+      await this.store.commit({ put: { group: toBase64(this.captured ?? session.encode()) } })
+      this.captured = undefined
+      await this.client.sendToMailbox(this.space.hubDeviceId, sealed)
+    })
+  }
+
   private async openPrivate(body: Uint8Array): Promise<EventRecord | undefined> {
     const session = this.session
     if (!session) throw new VigilError("UNEXPECTED_MESSAGE", "message before the Welcome")
     const incoming = await session.open(body, this.hubLeafIndex(session))
     if (incoming.kind === "commit") {
       if (incoming.removedSelf) this.status = { kind: "removed" }
+      return undefined
+    }
+    if (peekEnvelopeKind(incoming.data) === "device-roster") {
+      const roster = await openDeviceRoster(
+        incoming.data,
+        session.groupId,
+        fromBase64(this.space.hubKey),
+        session.signature,
+      )
+      if (roster.spaceId !== this.space.spaceId)
+        throw new CryptoError("CLIP_TAMPERED", "roster for another space")
+      this.roster = roster
       return undefined
     }
     const msg = await openSignedHubMessage(
@@ -480,6 +628,34 @@ export class PhoneSpace {
     if (event.pending)
       throw new VigilError("UNEXPECTED_MESSAGE", "the clip of this event is still being recorded")
     return this.fetchAndDecrypt(event.spaceId, event.blobId, event.clipId, event.secret)
+  }
+
+  /**
+   * Where an event's clip is and the key to open it, for streaming playback (web/src/features/player):
+   * the player fetches the records itself and verifies each one as it arrives.
+   */
+  async clipSource(event: EventRecord): Promise<ClipSource> {
+    if (event.pending)
+      throw new VigilError("UNEXPECTED_MESSAGE", "the clip of this event is still being recorded")
+    const path = `/v1/spaces/${encodeURIComponent(event.spaceId)}/blobs/${encodeURIComponent(event.blobId)}`
+    return {
+      url: `${this.device.signalUrl.replace(/\/+$/, "")}${path}`,
+      headers: { authorization: `Bearer ${this.device.token}` },
+      blobId: event.blobId,
+      key: await importClipKey(event.clipId as ClipId, fromBase64(event.secret)),
+    }
+  }
+
+  /** Deletes an event's clip and picture at signal (any device of the space may); gone already is fine. */
+  async deleteMedia(event: EventRecord): Promise<void> {
+    for (const blobId of [event.blobId, event.thumbnail?.blobId]) {
+      if (!blobId) continue
+      try {
+        await this.client.deleteBlob(event.spaceId, blobId)
+      } catch (err) {
+        if (!(err instanceof SignalError && err.status === 404)) throw err
+      }
+    }
   }
 
   private async fetchAndDecrypt(

@@ -1,8 +1,9 @@
 /**
- * Settings, for now one section: About, with the app's version and its build digest recomputed over the
- * files it runs (buildDigest.ts). The panel is one element kept across renders, so it stays open and keeps
+ * Settings: Notifications (features/notifications), and About, with the app's version and its build
+ * digest recomputed over the files it runs (buildDigest.ts). The panel is one element kept across renders, so it stays open and keeps
  * its result while the rest of the page is redrawn.
  */
+import { notificationsSection } from "../notifications/notificationsSwitch.ts"
 import { h } from "../../ui/dom.ts"
 import { checkBuildDigest, groupDigest, type DigestCheck } from "./buildDigest.ts"
 
@@ -16,10 +17,12 @@ export function settingsPanel(): HTMLElement {
 
 function createSettingsPanel(): HTMLDetailsElement {
   const about = h("div", { "data-testid": "about" })
+  const notifications = notificationsSection()
   const details = h(
     "details",
     { class: "card settings" },
     h("summary", {}, "Settings"),
+    notifications.element,
     h("section", { "aria-label": "About" }, h("h3", {}, "About"), about),
   )
   const check = async () => {
@@ -28,6 +31,7 @@ function createSettingsPanel(): HTMLDetailsElement {
   }
   let started = false
   details.addEventListener("toggle", () => {
+    if (details.open) notifications.refresh()
     if (details.open && !started) {
       started = true
       void check()

@@ -1,0 +1,267 @@
+/**
+ * User story: when a camera records a clip, my phone shows "Person — Front door, 15:02" with the picture,
+ * decrypted on the phone; tapping it opens the clip. The relay and the push service carry only ciphertext.
+ *
+ * Chromium here cannot reach a real push service (it would call Google's), so the payload travels the last
+ * leg through DevTools (`ServiceWorker.deliverPushMessage`): it is the very payload the hub posted to
+ * signal, taken off the wire by a byte-for-byte TCP relay between the hub and signal.
+ */
+import { spawn } from "node:child_process"
+import { readFile, writeFile } from "node:fs/promises"
+import { createConnection, createServer, type Server } from "node:net"
+import { join } from "node:path"
+import { chromium, expect, test, type Page } from "@playwright/test"
+import WebSocket from "ws"
+import {
+  ManagedProcess,
+  phoneLaunchOptions,
+  removeDir,
+  repoRoot,
+  startHub,
+  tempDir,
+} from "./support/harness.ts"
+
+/** Signal with Web Push enabled the way an operator does it: `pushHosts` in a --config file. */
+async function startPushSignal(dataDir: string): Promise<{ proc: ManagedProcess; url: string }> {
+  const config = join(dataDir, "config.json")
+  await writeFile(config, JSON.stringify({ pushHosts: ["push.example"] }))
+  const args = ["--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, "--config", config]
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "signal/src/server.ts", ...args, "--web-root", join(repoRoot, "web/dist")],
+    { cwd: repoRoot, env: { ...process.env, LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "pipe"] },
+  )
+  const proc = new ManagedProcess("signal", child)
+  const m = await proc.waitForLine(/signal listening on (http:\/\/\S+)/)
+  return { proc, url: m[1]! }
+}
+
+/**
+ * A TCP relay in front of signal that forwards every byte unchanged and notes the payloads of the hub's
+ * `POST /v1/spaces/:id/push` requests as they pass.
+ */
+async function startCapturingRelay(
+  target: string,
+): Promise<{ url: string; payloads: string[]; server: Server }> {
+  const { hostname, port } = new URL(target)
+  const payloads: string[] = []
+  const push =
+    /POST \/v1\/spaces\/[0-9a-f]{32}\/push HTTP\/1\.1\r\n[\s\S]*?\r\n\r\n\{"payload":"([A-Za-z0-9+/=]+)"/g
+  const server = createServer((client) => {
+    const upstream = createConnection({ host: hostname, port: Number(port) })
+    let window = ""
+    client.on("data", (chunk: Buffer) => {
+      // A window big enough for one push request (≤ 3072 bytes of payload, as base64, plus headers).
+      window = (window + chunk.toString("latin1")).slice(-64 * 1024)
+      for (const m of window.matchAll(push)) {
+        const text = Buffer.from(m[1]!, "base64").toString("utf8")
+        if (!payloads.includes(text)) payloads.push(text)
+      }
+    })
+    client.pipe(upstream).pipe(client)
+    client.on("error", () => upstream.destroy())
+    upstream.on("error", () => client.destroy())
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const address = server.address()
+  if (!address || typeof address === "string") throw new Error("no address")
+  return { url: `http://127.0.0.1:${address.port}`, payloads, server }
+}
+
+/** A phone that also listens for DevTools on a free 127.0.0.1 port (to reach its service worker). */
+async function launchInspectablePhone(profile: string) {
+  const options = phoneLaunchOptions()
+  return chromium.launchPersistentContext(profile, {
+    ...options,
+    args: [...options.args, "--remote-debugging-port=0"],
+  })
+}
+
+/**
+ * Runs `expression` in the phone's running service worker. Playwright keeps no handle on a worker that
+ * the browser stopped and restarted (as it does around pushes), so this goes through DevTools directly.
+ */
+async function evaluateInServiceWorker(profile: string, expression: string): Promise<unknown> {
+  const port = (await readFile(join(profile, "DevToolsActivePort"), "utf8")).split("\n")[0]
+  const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
+    type: string
+    webSocketDebuggerUrl: string
+  }[]
+  const target = targets.find((t) => t.type === "service_worker")
+  if (!target) throw new Error("the service worker is not running")
+  const ws = new WebSocket(target.webSocketDebuggerUrl)
+  try {
+    await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject))
+    const reply = new Promise<{ result?: { result: { value?: unknown }; exceptionDetails?: unknown } }>(
+      (resolve) =>
+        ws.on("message", (data) => {
+          const message = JSON.parse(String(data)) as {
+            id?: number
+            result?: { result: { value?: unknown }; exceptionDetails?: unknown }
+          }
+          if (message.id === 1) resolve(message)
+        }),
+    )
+    const params = { expression, awaitPromise: true, returnByValue: true }
+    ws.send(JSON.stringify({ id: 1, method: "Runtime.evaluate", params }))
+    const { result } = await reply
+    if (!result || result.exceptionDetails) throw new Error(`evaluation failed: ${JSON.stringify(result)}`)
+    return result.result.value
+  } finally {
+    ws.close()
+  }
+}
+
+interface ShownNotification {
+  title: string
+  body: string
+  tag: string
+  icon: string
+}
+
+/** The notifications the service worker is showing (read from any page the worker controls). */
+const shownNotifications = (page: Page) =>
+  page.evaluate(async () =>
+    (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({
+      title: n.title,
+      body: n.body,
+      tag: n.tag,
+      icon: n.icon,
+    })),
+  ) as Promise<ShownNotification[]>
+
+const closeNotifications = (page: Page) =>
+  page.evaluate(async () => {
+    for (const n of await (await navigator.serviceWorker.ready).getNotifications()) n.close()
+  })
+
+// Pairing, one clip at 40 s, and a 20 s push-service timeout on a loaded 2-core machine.
+test.setTimeout(300_000)
+
+test("a clip's push shows the decrypted notification with its picture, and tapping it opens the clip", async () => {
+  // Arrange: one clip every 40 s, so the phone is still in the clip's epoch when its push is delivered (a
+  // later clip's commit would move it past, and the worker would rightly fall back to the generic text).
+  const signalDir = await tempDir("signal")
+  const hubDir = await tempDir("hub")
+  const profile = await tempDir("profile")
+  const procs: ManagedProcess[] = []
+  const signal = await startPushSignal(signalDir)
+  procs.push(signal.proc)
+  const relay = await startCapturingRelay(signal.url)
+  const hub = await startHub({ signalUrl: relay.url, dataDir: hubDir, cycleSeconds: 40 })
+  procs.push(hub)
+  const context = await launchInspectablePhone(profile)
+  await context.grantPermissions(["notifications"], { origin: relay.url })
+  try {
+    const link = (await hub.waitForLine(/Pairing link: (\S+)/, 60_000))[1]!
+    const app = context.pages()[0] ?? (await context.newPage())
+    await app.goto(link)
+    await expect(app.getByTestId("paired-with")).toBeVisible({ timeout: 45_000 })
+    await expect
+      .poll(() => app.evaluate(async () => (await navigator.serviceWorker.ready).active?.state))
+      .toBe("activated")
+    // The app is closed before the clip: its saved MLS state stays behind the clip's epoch, and the worker
+    // has to catch up from the mailbox on its own.
+    expect(await app.getByTestId("event").count()).toBe(0)
+    await app.close()
+
+    // Act: the camera records a clip; the hub announces it and posts its push payload to signal.
+    await expect.poll(() => relay.payloads.length, { timeout: 150_000 }).toBeGreaterThan(0)
+    await hub.stop() // no more clips, no more epochs
+    const payload = relay.payloads.at(-1)!
+    expect(payload).toMatch(/^[A-Za-z0-9_-]+$/)
+    expect(payload.length).toBeLessThanOrEqual(3072)
+    // Nothing in clear: no camera name, no label.
+    expect(Buffer.from(payload, "base64url").toString("latin1")).not.toMatch(/person|motion|test home/i)
+
+    // A page the worker controls that does not start the app (/healthz is never routed to the app shell),
+    // to drive DevTools and read the notifications.
+    const probe = await context.newPage()
+    await probe.goto(`${relay.url}/healthz`)
+    const cdp = await context.newCDPSession(probe)
+    const registrations: { registrationId: string; isDeleted: boolean }[] = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", (e) => registrations.push(...e.registrations))
+    await cdp.send("ServiceWorker.enable")
+    await expect.poll(() => registrations.filter((r) => !r.isDeleted).length).toBeGreaterThan(0)
+    const registrationId = registrations.find((r) => !r.isDeleted)!.registrationId
+    const deliver = (data: string) =>
+      cdp.send("ServiceWorker.deliverPushMessage", { origin: relay.url, registrationId, data })
+
+    await deliver(payload)
+
+    // Assert: "<Label> — <camera>", the clip's time, its decrypted picture, one tag per clip.
+    await expect.poll(async () => (await shownNotifications(probe)).length, { timeout: 30_000 }).toBe(1)
+    const [shown] = await shownNotifications(probe)
+    expect(shown!.title).toMatch(/^(Person|Pet|Vehicle|Motion) — \S.*$/)
+    expect(shown!.tag).toMatch(/^clip-[0-9a-f]{32}$/)
+    expect(shown!.icon).toMatch(/^data:image\/jpeg;base64,\/9j\//)
+    const clipId = shown!.tag.slice("clip-".length)
+
+    // Act: the app opens again; then the user taps the notification. DevTools cannot tap, so the worker
+    // gets the same event the browser would dispatch.
+    await probe.goto(relay.url)
+    const event = probe.getByTestId("event")
+    await expect(event.first()).toBeVisible({ timeout: 60_000 })
+    const [label, camera] = shown!.title.split(" — ")
+    // The same event as the app lists it: "<Label> at <camera>, <time>".
+    const labels = await event.evaluateAll((els) => els.map((e) => e.getAttribute("aria-label") ?? ""))
+    expect(labels.some((l) => l.includes(`${label} at ${camera}, ${shown!.body}`))).toBe(true)
+    // The app is open and in the clip's epoch: the same push shows the same notification.
+    await closeNotifications(probe)
+    await deliver(payload)
+    await expect.poll(async () => (await shownNotifications(probe)).map((n) => n.tag)).toEqual([shown!.tag])
+    await evaluateInServiceWorker(
+      profile,
+      `(async () => {
+        const [notification] = await self.registration.getNotifications({ tag: ${JSON.stringify(shown!.tag)} })
+        self.dispatchEvent(new NotificationEvent("notificationclick", { notification }))
+      })()`,
+    )
+
+    // Assert: the app opens that clip and plays it; the notification is gone.
+    const video = probe.getByTestId("clip-video")
+    await expect(video).toBeVisible({ timeout: 30_000 })
+    await expect
+      .poll(() => video.evaluate((v: HTMLVideoElement) => v.getVideoPlaybackQuality().totalVideoFrames), {
+        timeout: 30_000,
+      })
+      .toBeGreaterThan(0)
+    expect(await shownNotifications(probe)).toEqual([])
+
+    // Act: with no window open, the tap opens /#clip=<id> (what the worker's openWindow does).
+    await probe.goto(`${relay.url}/#clip=${clipId}`)
+    // Assert
+    await expect(probe.getByTestId("clip-video")).toBeVisible({ timeout: 30_000 })
+
+    // Act: a payload with one flipped byte (in the ciphertext).
+    const bytes = Buffer.from(payload, "base64url")
+    bytes[40]! ^= 0x01
+    await deliver(bytes.toString("base64url"))
+
+    // Assert: only the generic notification, with no detail of any clip.
+    await expect.poll(async () => (await shownNotifications(probe)).length, { timeout: 30_000 }).toBe(1)
+    const [generic] = await shownNotifications(probe)
+    expect(generic).toMatchObject({ title: "Motion — Test home", tag: "vigil-event", icon: "" })
+    await closeNotifications(probe)
+
+    // Act: the user turns notifications on. Permission is granted and signal's VAPID key is fetched; the
+    // browser's push service (Google's, for Chromium) is out of reach here, which the switch reports.
+    await probe.keyboard.press("Escape") // closes the player
+    await expect(probe.getByTestId("clip-video")).toHaveCount(0)
+    await probe.locator("summary", { hasText: "Settings" }).click()
+    const toggle = probe.getByTestId("notifications-switch")
+    await expect(toggle).toBeEnabled({ timeout: 20_000 })
+    await toggle.check()
+    // Assert
+    await expect(probe.getByTestId("notifications-status")).toHaveText(/push service did not answer/, {
+      timeout: 60_000,
+    })
+    await expect(toggle).not.toBeChecked()
+    await probe.screenshot({ path: join(repoRoot, "test-results/screenshots/notifications-switch.png") })
+  } finally {
+    await context.close()
+    for (const p of procs.reverse()) await p.stop()
+    relay.server.close()
+    await Promise.all([signalDir, hubDir, profile].map(removeDir))
+  }
+})

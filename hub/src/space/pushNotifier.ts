@@ -1,0 +1,99 @@
+import {
+  SignalError,
+  encodePushText,
+  exportPushSecret,
+  sealPushPayload,
+  utf8,
+  type CameraId,
+  type ClipId,
+  type EventLabel,
+  type SignalClient,
+  type SpaceId,
+  type SpaceSession,
+  type ThumbnailRef,
+} from "@vigil/protocol"
+import { nodeAead } from "../crypto/nodeAead.ts"
+import type { Logger } from "../log.ts"
+
+/** What the notifier needs from the space; all of it is the space's own (hubSpace.ts). */
+export interface PushContext {
+  session: SpaceSession
+  client: SignalClient
+  spaceId: SpaceId
+  log: Logger
+  /** Resolves once everything queued so far (the clip's commit and announcement) reached signal. */
+  drained: () => Promise<void>
+}
+
+export interface ClipPush {
+  clipId: ClipId
+  cameraId: CameraId
+  cameraName: string
+  label: EventLabel
+  startedAt: number
+  thumbnail?: ThumbnailRef
+}
+
+/** A push that waited longer than this for nothing is pointless: the phone opens the app by then. */
+const pushTtlSeconds = 6 * 3600
+/** After signal said push is off (404), ask again only this much later (the operator may turn it on). */
+const disabledRetryMs = 3600_000
+
+/** Per signal client: until when push is known to be off at that relay. */
+const disabledUntil = new WeakMap<SignalClient, number>()
+
+/**
+ * After a clip was announced: seals the push payload (pushPayload.ts) under the push key of the epoch the
+ * clip was announced in — so call it inside the space's queue, right after the announcement — and posts it
+ * to signal once the outbox has delivered the commit and the announcement (the phone's service worker
+ * reads them to reach that epoch). Never throws and never delays delivery: push failures are logged, and a
+ * relay without push (404) is remembered quietly for an hour.
+ */
+export async function pushClipNotice(ctx: PushContext, clip: ClipPush): Promise<void> {
+  if ((disabledUntil.get(ctx.client) ?? 0) > Date.now()) return
+  let text: string
+  try {
+    const { secret, epoch } = await exportPushSecret(ctx.session)
+    const payload = await sealPushPayload({
+      notice: {
+        kind: "clip",
+        spaceId: ctx.spaceId,
+        clipId: clip.clipId,
+        cameraId: clip.cameraId,
+        cameraName: clip.cameraName,
+        label: clip.label,
+        startedAt: clip.startedAt,
+        ...(clip.thumbnail ? { thumbnail: clip.thumbnail } : {}),
+      },
+      epoch,
+      secret,
+      groupId: ctx.session.groupId,
+      signKey: ctx.session.signaturePrivateKey,
+      signature: ctx.session.signature,
+      aead: nodeAead,
+    })
+    text = encodePushText(payload)
+  } catch (err) {
+    ctx.log.warn({ err: describe(err), clipId: clip.clipId }, "push payload could not be sealed; no push")
+    return
+  }
+  void ctx
+    .drained()
+    .then(() => ctx.client.push(ctx.spaceId, utf8(text), { ttlSeconds: pushTtlSeconds, urgency: "high" }))
+    .then(
+      (result) => ctx.log.debug({ clipId: clip.clipId, ...result }, "push sent"),
+      (err: unknown) => {
+        if (err instanceof SignalError && err.status === 404) {
+          disabledUntil.set(ctx.client, Date.now() + disabledRetryMs)
+          ctx.log.info("web push is not enabled at signal; clips are delivered without push")
+          return
+        }
+        ctx.log.warn({ err: describe(err), clipId: clip.clipId }, "push failed; the clip is delivered anyway")
+      },
+    )
+}
+
+function describe(err: unknown): string {
+  if (err instanceof SignalError) return `${err.code}: ${err.message}`
+  return err instanceof Error ? err.message : String(err)
+}

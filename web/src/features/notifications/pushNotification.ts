@@ -1,0 +1,161 @@
+/**
+ * The service worker's side of a push (docs/03-wire-format.md, "Push payload"): decrypt the hub's payload
+ * with the MLS state this phone saved, and describe the notification to show.
+ *
+ * The worker never writes MLS state. When the saved state is behind the epoch the payload names (the app
+ * was closed when the clip's commit arrived), it reads the mailbox from the saved cursor — without
+ * acknowledging anything — and processes the commits on a throw-away copy of the session until it reaches
+ * that epoch. The page later processes the same messages from the same saved state, so the two never
+ * diverge. Anything that does not decrypt and verify gives the generic notification, never a wrong one.
+ */
+import {
+  SignalClient,
+  SpaceSession,
+  VigilError,
+  decodePushText,
+  decryptClip,
+  equalBytes,
+  exportClipKey,
+  exportPushSecret,
+  fromBase64,
+  importClipKey,
+  mlsWireformat,
+  openPushPayload,
+  pushPayloadEpoch,
+  sha256,
+  toBase64,
+  toHex,
+  type ClipId,
+  type PushNotice,
+  type TrustPolicy,
+} from "@vigil/protocol"
+import type { LocalStore } from "../../store/db.ts"
+import { labelText, timeText } from "../../ui/format.ts"
+
+/** What `registration.showNotification` gets. */
+export interface NotificationSpec {
+  title: string
+  options: {
+    body: string
+    tag: string
+    icon?: string
+    image?: string
+    timestamp?: number
+    data: NotificationData
+  }
+}
+
+/** Kept on the notification; `notificationclick` opens `url`. */
+export interface NotificationData {
+  url: string
+  clipId?: string
+}
+
+/** A thumbnail that does not arrive in this time is left out: the notification matters more. */
+const thumbnailTimeoutMs = 8000
+/** Notifications carry the picture as a data: URL; a bigger one is left out. */
+const maxThumbnailBytes = 256 * 1024
+
+/** The notification for a push message's text; never throws. */
+export async function notificationForPush(
+  text: string,
+  openStore: () => Promise<LocalStore>,
+): Promise<NotificationSpec> {
+  let store: LocalStore | undefined
+  let hubName: string | undefined
+  try {
+    store = await openStore()
+    const [device, space, group] = await Promise.all([
+      store.get("device"),
+      store.get("space"),
+      store.get("group"),
+    ])
+    hubName = space?.hubName
+    if (!device || !space || !group) return genericNotification(hubName)
+    const payload = decodePushText(text)
+    const epoch = pushPayloadEpoch(payload)
+    if (epoch === undefined) return genericNotification(hubName)
+    const hubKey = fromBase64(space.hubKey)
+    const trust: TrustPolicy = (identity, key) => identity.role === "phone" || equalBytes(key, hubKey)
+    const session = await SpaceSession.restore(fromBase64(group), { trust, persist: async () => {} })
+    const client = new SignalClient({ baseUrl: device.signalUrl, token: device.token })
+    if (session.epoch < epoch) await catchUp(session, client, space.after, epoch)
+    if (session.epoch !== epoch) return genericNotification(hubName)
+    const { secret } = await exportPushSecret(session)
+    const notice = await openPushPayload(payload, {
+      secret,
+      groupId: session.groupId,
+      hubKey,
+      signature: session.signature,
+    })
+    const picture = notice.thumbnail
+      ? await withTimeout(loadThumbnail(session, client, notice), thumbnailTimeoutMs)
+      : undefined
+    return clipNotification(notice, picture)
+  } catch {
+    // A push must show something (userVisibleOnly); whatever went wrong, it is the generic one.
+    return genericNotification(hubName)
+  } finally {
+    store?.close()
+  }
+}
+
+/** Processes the mailbox's messages after `after` on this copy of the session, until it is at `epoch`. */
+async function catchUp(session: SpaceSession, client: SignalClient, after: number, epoch: bigint) {
+  const hub = session.members().find((m) => m.identity.role === "hub")
+  if (!hub) return
+  for (const message of await client.fetchMailbox(after)) {
+    if (session.epoch >= epoch) return
+    if (mlsWireformat(message.body) !== "mls_private_message") continue
+    try {
+      await session.open(message.body, hub.leafIndex)
+    } catch (err) {
+      // The page will meet the same message and report it; here it only means this epoch is not reached.
+      if (!(err instanceof VigilError)) throw err
+    }
+  }
+}
+
+/** Downloads and decrypts the notice's picture (checked against the hub-signed blob id), as a data: URL. */
+async function loadThumbnail(
+  session: SpaceSession,
+  client: SignalClient,
+  notice: PushNotice,
+): Promise<string | undefined> {
+  const ref = notice.thumbnail
+  if (!ref || ref.size > maxThumbnailBytes * 2) return undefined
+  const { secret } = await exportClipKey(session, ref.clipId as ClipId)
+  const blob = await client.getBlob(notice.spaceId, ref.blobId)
+  if (toHex(await sha256(blob)) !== ref.blobId) return undefined
+  const jpeg = await decryptClip(await importClipKey(ref.clipId as ClipId, secret), blob)
+  return jpeg.length <= maxThumbnailBytes ? `data:image/jpeg;base64,${toBase64(jpeg)}` : undefined
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  return Promise.race([
+    work.catch(() => undefined),
+    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms)),
+  ])
+}
+
+/** "Person — Front door", "15:02:07", the picture, one notification per clip. */
+export function clipNotification(notice: PushNotice, picture?: string): NotificationSpec {
+  return {
+    title: `${labelText(notice.label)} — ${notice.cameraName}`,
+    options: {
+      body: timeText(notice.startedAt),
+      tag: `clip-${notice.clipId}`,
+      timestamp: notice.startedAt,
+      ...(picture ? { icon: picture, image: picture } : {}),
+      data: { url: `/#clip=${notice.clipId}`, clipId: notice.clipId },
+    },
+  }
+}
+
+/** What a push shows when it cannot be read: true for every clip, and it names no detail. */
+export function genericNotification(hubName: string | undefined): NotificationSpec {
+  return {
+    title: `Motion — ${hubName ?? "your camera"}`,
+    options: { body: "Open Vigil to see what happened.", tag: "vigil-event", data: { url: "/" } },
+  }
+}
