@@ -13,6 +13,7 @@ import {
   SignalClient,
   SpaceSession,
   confirmationCode,
+  newPairingNonce,
   defaultSuiteName,
   loadSuite,
   createPendingJoin,
@@ -131,7 +132,7 @@ async function rawPhone(name: string) {
     get session() {
       return session
     },
-    async join() {
+    async join(revealOverride?: Uint8Array) {
       await vi.waitFor(
         async () => {
           const list = await client.listPairingAnnouncements()
@@ -143,6 +144,7 @@ async function rawPhone(name: string) {
       )
       pending = await createPendingJoin({ role: "phone", deviceId })
       signKey = pendingSignatureKeys(pending).signKey
+      const { nonce, commitment } = await newPairingNonce()
       await client.postToRoom(
         roomId,
         encodeDiscoveryRoomMessage({
@@ -150,6 +152,7 @@ async function rawPhone(name: string) {
           deviceId,
           deviceName: name,
           keyPackage: pending.keyPackage,
+          commitment,
         }),
       )
       await vi.waitFor(
@@ -159,7 +162,11 @@ async function rawPhone(name: string) {
         },
         { timeout: 10_000, interval: 100 },
       )
-      return confirmationCode(session!.epochAuthenticator)
+      await client.postToRoom(
+        roomId,
+        encodeDiscoveryRoomMessage({ kind: "reveal", deviceId, nonce: revealOverride ?? nonce }),
+      )
+      return confirmationCode(session!.epochAuthenticator, nonce)
     },
     async confirm(code: string) {
       const sealed = await session!.seal(encodePairingConfirmation(deviceId, code))
@@ -292,6 +299,21 @@ describe("pairing by discovery, hub side", () => {
     expect(logCount("refused a message in the pairing room")).toBe(1)
     expect(logCount("pairing message for no pending request")).toBe(1)
     expect(logCount("refused a pairing confirmation")).toBe(1)
+  })
+
+  it("shows no code until the phone reveals the nonce it committed to; another nonce ends the pairing", async () => {
+    const c = hubConsole()
+    hub.startDiscovery({ confirm: c.confirm, onRefused: c.onRefused })
+    const epoch = hub.epoch
+    // A relay in the middle that learned the hub's epoch would need to pick the nonce after the fact.
+    const phone = await rawPhone("Grinder")
+    await phone.join(new Uint8Array(32).fill(7))
+    expect(await phone.result()).toMatchObject({ accepted: false })
+    await vi.waitFor(() => expect(c.refused).toEqual(["the phone's nonce did not match its request"]))
+    expect(c.asked).toEqual([])
+    expect(hub.epoch).toBe(epoch)
+    expect(hub.phones).toEqual([])
+    expect(logCount("refused a pairing nonce")).toBe(1)
   })
 })
 

@@ -52,7 +52,14 @@ describe("discovery room messages", () => {
   it("round-trip and must name the device signal says sent them", () => {
     const deviceId = id()
     const messages: DiscoveryRoomMessage[] = [
-      { kind: "join", deviceId, deviceName: "Anna's phone", keyPackage: randomBytes(300) },
+      {
+        kind: "join",
+        deviceId,
+        deviceName: "Anna's phone",
+        keyPackage: randomBytes(300),
+        commitment: randomBytes(32),
+      },
+      { kind: "reveal", deviceId, nonce: randomBytes(32) },
       { kind: "confirm", deviceId, sealed: randomBytes(200) },
       { kind: "cancel", deviceId },
     ]
@@ -85,8 +92,9 @@ describe("pairing by discovery", () => {
 
   it("the phone's sealed confirmation opens at the hub for the same code only", async () => {
     const { hub, phone, phoneId } = await pendingPairing()
-    const code = await confirmationCode(phone.epochAuthenticator)
-    expect(code).toBe(await confirmationCode(hub.epochAuthenticator))
+    const nonce = randomBytes(32)
+    const code = await confirmationCode(phone.epochAuthenticator, nonce)
+    expect(code).toBe(await confirmationCode(hub.epochAuthenticator, nonce))
     const sealed = await phone.seal(encodePairingConfirmation(phoneId, code))
     const opened = await hub.open(sealed, hub.ownLeafIndex)
     if (opened.kind !== "application") throw new Error("expected an application message")

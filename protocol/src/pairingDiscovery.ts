@@ -4,9 +4,11 @@
  * 1. The hub, in pairing mode, picks a random room id and announces `{ roomId, name }` at signal
  *    (POST /v1/pairing/announcements, listed only to devices behind the same public address).
  * 2. The phone lists the announcements, the user picks the hub by name, and the phone posts a `join`
- *    (its KeyPackage and a readable device name) into the room.
- * 3. The hub builds the Add commit and the Welcome in memory only, sends the Welcome to the phone, and both
- *    show `confirmationCode(epoch_authenticator)` of that new epoch (confirmationCode.ts).
+ *    (its KeyPackage, a readable device name, and the commitment to a fresh nonce) into the room.
+ * 3. The hub builds the Add commit and the Welcome in memory only and sends the Welcome to the phone; the
+ *    phone joins, then posts a `reveal` of its nonce; the hub checks it against the commitment. Both show
+ *    `confirmationCode(epoch_authenticator, nonce)` of that new epoch (confirmationCode.ts says why the
+ *    nonce is committed first: it stops a relay in the middle from grinding its epoch to match the code).
  * 4. The phone's user confirms: the phone posts a `confirm` into the room, holding an MLS application
  *    message sealed in the new epoch (only the hub and this phone have its keys) that names the code.
  *    A `cancel` withdraws the request.
@@ -21,7 +23,9 @@
  * the hub key from the Welcome provisionally: it keeps nothing and delivers nothing.
  *
  * Room messages (UTF-8 JSON):
- *   { v: 1, kind: "join",    device: hex32, name: string (1–64), kp: base64url(KeyPackage) }
+ *   { v: 1, kind: "join",    device: hex32, name: string (1–64), kp: base64url(KeyPackage),
+ *                            nc: base64url(SHA-256("vigil pairing nonce v1" || nonce)) }
+ *   { v: 1, kind: "reveal",  device: hex32, nonce: base64url(32 bytes) }
  *   { v: 1, kind: "confirm", device: hex32, msg: base64url(MLS PrivateMessage of a confirmation body) }
  *   { v: 1, kind: "cancel",  device: hex32 }
  *   { v: 1, kind: "approve", device: hex32, msg: base64url(signed approval) }   (from an already-paired phone)
@@ -108,6 +112,13 @@ const roomMessageSchema = z.discriminatedUnion("kind", [
     device: deviceSchema,
     name: nameSchema,
     kp: b64(8192),
+    nc: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  }),
+  z.strictObject({
+    v: z.literal(1),
+    kind: z.literal("reveal"),
+    device: deviceSchema,
+    nonce: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
   }),
   z.strictObject({ v: z.literal(1), kind: z.literal("confirm"), device: deviceSchema, msg: b64(4096) }),
   z.strictObject({ v: z.literal(1), kind: z.literal("cancel"), device: deviceSchema }),
@@ -115,7 +126,8 @@ const roomMessageSchema = z.discriminatedUnion("kind", [
 ])
 
 export type DiscoveryRoomMessage =
-  | { kind: "join"; deviceId: DeviceId; deviceName: string; keyPackage: Uint8Array }
+  | { kind: "join"; deviceId: DeviceId; deviceName: string; keyPackage: Uint8Array; commitment: Uint8Array }
+  | { kind: "reveal"; deviceId: DeviceId; nonce: Uint8Array }
   | { kind: "confirm"; deviceId: DeviceId; sealed: Uint8Array }
   | { kind: "cancel"; deviceId: DeviceId }
   | { kind: "approve"; deviceId: DeviceId; signed: Uint8Array }
@@ -130,8 +142,11 @@ export function encodeDiscoveryRoomMessage(m: DiscoveryRoomMessage): Uint8Array 
           device: m.deviceId,
           name: m.deviceName,
           kp: toBase64Url(m.keyPackage),
+          nc: toBase64Url(m.commitment),
         }),
       )
+    case "reveal":
+      return utf8(JSON.stringify({ v: 1, kind: "reveal", device: m.deviceId, nonce: toBase64Url(m.nonce) }))
     case "confirm":
       return utf8(JSON.stringify({ v: 1, kind: "confirm", device: m.deviceId, msg: toBase64Url(m.sealed) }))
     case "cancel":
@@ -153,7 +168,15 @@ export function decodeDiscoveryRoomMessage(bytes: Uint8Array, from: string): Dis
   const deviceId = o.device as DeviceId
   switch (o.kind) {
     case "join":
-      return { kind: "join", deviceId, deviceName: o.name, keyPackage: fromBase64Url(o.kp) }
+      return {
+        kind: "join",
+        deviceId,
+        deviceName: o.name,
+        keyPackage: fromBase64Url(o.kp),
+        commitment: fromBase64Url(o.nc),
+      }
+    case "reveal":
+      return { kind: "reveal", deviceId, nonce: fromBase64Url(o.nonce) }
     case "confirm":
       return { kind: "confirm", deviceId, sealed: fromBase64Url(o.msg) }
     case "cancel":

@@ -4,6 +4,7 @@ import {
   SerialQueue,
   SignalClient,
   checkPairingConfirmation,
+  checkPairingNonce,
   confirmationCode,
   decodeDiscoveryRoomMessage,
   isDeviceRequestKind,
@@ -601,10 +602,13 @@ export class HubSpace {
     const from = join.deviceId
     const existing = this.doc.phones
     const { commit, welcome } = await this.session.addMember(join.keyPackage)
-    const code = await confirmationCode(this.session.epochAuthenticator)
-    const request: DiscoveryRequest = { deviceId: from, deviceName: join.deviceName, code }
+    // The code needs the phone's nonce, which it reveals only once it holds the Welcome (confirmationCode.ts).
+    let code: string | undefined
+    let request: DiscoveryRequest = { deviceId: from, deviceName: join.deviceName, code: "" }
 
     const decided = new AbortController()
+    let nonceSaid: (nonce: Uint8Array | undefined) => void = () => {}
+    const revealed = new Promise<Uint8Array | undefined>((resolve) => (nonceSaid = resolve))
     let phoneSaid: (yes: boolean) => void = () => {}
     const phoneYes = new Promise<boolean>((resolve) => (phoneSaid = resolve))
     // The hub's side: its terminal, or a paired phone whose user compared the code (signed approval).
@@ -612,6 +616,7 @@ export class HubSpace {
     const hubYes = new Promise<boolean>((resolve) => (hubSaid = resolve))
     ctx.onRoomMessage = async (m) => {
       if (m.kind === "approve") {
+        if (code === undefined) return
         try {
           const approval = await openPairingApproval(m.signed, {
             groupId: this.session.groupId,
@@ -631,8 +636,25 @@ export class HubSpace {
         return
       }
       if (m.deviceId !== from) return
-      if (m.kind === "cancel") return phoneSaid(false)
-      if (m.kind !== "confirm") return
+      if (m.kind === "cancel") {
+        nonceSaid(undefined)
+        return phoneSaid(false)
+      }
+      if (m.kind === "reveal") {
+        if (code !== undefined) return
+        try {
+          await checkPairingNonce(m.nonce, join.commitment)
+          nonceSaid(m.nonce)
+        } catch (err) {
+          // Not what the phone committed to: someone is playing with the pairing. End it.
+          this.log.warn({ err: describe(err), from }, "refused a pairing nonce")
+          reason = "the phone's nonce did not match its request"
+          nonceSaid(undefined)
+          phoneSaid(false)
+        }
+        return
+      }
+      if (m.kind !== "confirm" || code === undefined) return
       try {
         // Sealed in the pending epoch, which only this phone and the hub hold.
         const opened = await this.session.open(m.sealed, this.session.ownLeafIndex)
@@ -660,26 +682,33 @@ export class HubSpace {
         reason = "no confirmation in time"
         decided.abort()
       }, timeoutMs)
-      void opts.confirm(request, decided.signal).then((yes) => {
-        if (!decided.signal.aborted) hubSaid(yes)
-      })
-      await this.noticeToPhonesLocked(request, ctx.roomId, Date.now() + timeoutMs)
       if (this.discoveryAbort.signal.aborted) stopping()
       this.discoveryAbort.signal.addEventListener("abort", stopping, { once: true })
       const aborted = new Promise<false>((resolve) => {
         if (decided.signal.aborted) resolve(false)
         decided.signal.addEventListener("abort", () => resolve(false), { once: true })
       })
-      const never = new Promise<boolean>(() => {})
-      accepted = await Promise.race([
-        Promise.all([hubYes, phoneYes]).then(([a, b]) => a && b),
-        hubYes.then((yes) => (yes ? never : false)),
-        phoneYes.then((yes) => {
-          if (!yes) reason = "cancelled on the phone"
-          return yes ? never : false
-        }),
-        aborted,
-      ])
+      const nonce = await Promise.race([revealed, aborted.then(() => undefined)])
+      if (nonce) {
+        code = await confirmationCode(this.session.epochAuthenticator, nonce)
+        request = { ...request, code }
+        void opts.confirm(request, decided.signal).then((yes) => {
+          if (!decided.signal.aborted) hubSaid(yes)
+        })
+        await this.noticeToPhonesLocked(request, ctx.roomId, Date.now() + timeoutMs)
+        const never = new Promise<boolean>(() => {})
+        accepted = await Promise.race([
+          Promise.all([hubYes, phoneYes]).then(([a, b]) => a && b),
+          hubYes.then((yes) => (yes ? never : false)),
+          phoneYes.then((yes) => {
+            if (!yes && reason === "refused at the hub") reason = "cancelled on the phone"
+            return yes ? never : false
+          }),
+          aborted,
+        ])
+      } else if (reason === "refused at the hub") {
+        reason = "cancelled on the phone" // the timer and a stopping hub set their own reason
+      }
       clearTimeout(timer)
     } catch (err) {
       reason = describe(err)

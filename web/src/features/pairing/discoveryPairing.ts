@@ -3,6 +3,7 @@ import {
   SpaceSession,
   VigilError,
   confirmationCode,
+  newPairingNonce,
   createPendingJoin,
   decodeDiscoveryAnnouncement,
   encodeDiscoveryRoomMessage,
@@ -153,9 +154,17 @@ export class DiscoveryPairing {
     const device = this.device!
     const deviceId = device.deviceId as DeviceId
     const pending = await createPendingJoin({ role: "phone", deviceId }, hub.suite)
+    // Committed now, revealed only after the Welcome: no one in the middle can grind its epoch to our code.
+    const { nonce, commitment } = await newPairingNonce()
     await client.postToRoom(
       hub.roomId,
-      encodeDiscoveryRoomMessage({ kind: "join", deviceId, deviceName, keyPackage: pending.keyPackage }),
+      encodeDiscoveryRoomMessage({
+        kind: "join",
+        deviceId,
+        deviceName,
+        keyPackage: pending.keyPackage,
+        commitment,
+      }),
     )
 
     let session: SpaceSession | undefined
@@ -179,7 +188,8 @@ export class DiscoveryPairing {
         if (wireformat === "mls_welcome" && !session) {
           if (m.from !== hub.announcedBy) continue // only the hub the user picked may answer
           ;({ session, hubMember } = await joinProvisionally(m.body, pending, hub))
-          code = await confirmationCode(session.epochAuthenticator)
+          await client.postToRoom(hub.roomId, encodeDiscoveryRoomMessage({ kind: "reveal", deviceId, nonce }))
+          code = await confirmationCode(session.epochAuthenticator, nonce)
           deadline = Date.now() + confirmTimeoutMs
           this.set({ kind: "code", hub, code, confirmed: false })
           // The confirmation goes out when the user taps "Codes match", while we keep reading the mailbox.
