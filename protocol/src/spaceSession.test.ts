@@ -8,7 +8,14 @@ import { openHubMessage, signHubMessage, type ClipAnnouncement } from "./hubMess
 import type { BlobId, CameraId, ClipId, DeviceId, SpaceId } from "./ids.ts"
 import type { PendingJoin } from "./spaceSession.ts"
 import { createRejoinRequest, openRejoinRequest } from "./rejoin.ts"
-import { createPendingJoin, pendingSignatureKeys, SpaceSession } from "./spaceSession.ts"
+import {
+  createProposal,
+  encodeMlsMessage,
+  type CiphersuiteImpl,
+  type ClientState,
+  type Proposal,
+} from "ts-mls"
+import { createPendingJoin, decodeKeyPackage, pendingSignatureKeys, SpaceSession } from "./spaceSession.ts"
 
 const id = () => toHex(randomBytes(16))
 const noPersist = async () => {}
@@ -111,6 +118,37 @@ describe("SpaceSession", () => {
     const [a] = phones as [SpaceSession]
     const { commit } = await hub.rotate()
     await expect(a.open(commit, 1)).rejects.toMatchObject({ code: "UNTRUSTED_CREDENTIAL" })
+  })
+
+  it("refuses proposals from a member without saving anything, so the hub's next commits still work", async () => {
+    const { hub, phones } = await setupSpace(2)
+    const [a, evil] = phones as [SpaceSession, SpaceSession]
+    const saved: Uint8Array[] = []
+    const watched = await SpaceSession.restore(hub.encode(), {
+      trust: () => true,
+      persist: async (state) => void saved.push(state),
+    })
+    // A phone builds proposals by hand (ts-mls directly: SpaceSession never makes them): an Add of a
+    // second leaf under its own identity, and a Remove of the hub.
+    const internals = evil as unknown as { state: ClientState; cs: CiphersuiteImpl }
+    const ghost = await createPendingJoin({ role: "phone", deviceId: id() as DeviceId })
+    const proposals: Proposal[] = [
+      { proposalType: "add", add: { keyPackage: decodeKeyPackage(ghost.keyPackage) } },
+      { proposalType: "remove", remove: { removed: hub.ownLeafIndex } },
+    ]
+    for (const proposal of proposals) {
+      const { message } = await createProposal(internals.state, false, proposal, internals.cs)
+      const bytes = encodeMlsMessage(message)
+      await expect(watched.open(bytes, watched.ownLeafIndex)).rejects.toMatchObject({
+        code: "UNEXPECTED_MESSAGE",
+      })
+    }
+    expect(saved).toEqual([])
+    // Nothing rides along: the hub's next commit has no Add or Remove in it, and the phones follow it.
+    const { commit } = await watched.rotate()
+    expect(watched.members()).toHaveLength(3)
+    await a.open(commit, 0)
+    expect(a.epoch).toBe(watched.epoch)
   })
 
   it("a phone's signature cannot pass as the hub's", async () => {

@@ -420,7 +420,15 @@ export class SpaceSession {
           `message from epoch ${msg.privateMessage.epoch} is too old`,
         )
       }
+      // Proposals by reference are not used here, and ts-mls keeps an accepted one to fold into this
+      // member's next commit: one proposal from a phone (an Add of a second leaf, a Remove of the hub)
+      // would make every later commit of the hub fail. Refuse them before they reach the state.
+      let sawProposal = false
       const policy: IncomingMessageCallback = (incoming) => {
+        if (incoming.kind === "proposal") {
+          sawProposal = true
+          return "reject"
+        }
         if (incoming.kind === "commit" && acceptCommitFrom !== undefined) {
           return incoming.senderLeafIndex === acceptCommitFrom ? "accept" : "reject"
         }
@@ -437,10 +445,23 @@ export class SpaceSession {
         }
         throw new CryptoError("SIGNATURE_INVALID", "message failed MLS verification", { cause })
       }
-      if (result.kind === "newState" && result.actionTaken === "reject") {
-        throw new CryptoError("UNTRUSTED_CREDENTIAL", "commit from a member that may not commit")
-      }
       const epochBefore = this.state.groupContext.epoch
+      if (result.kind === "newState") {
+        const advanced =
+          result.newState.groupContext.epoch !== epochBefore ||
+          result.newState.groupActiveState.kind !== "active"
+        // Checked before anything is saved: a message that is neither application data nor a commit this
+        // member takes must leave the state exactly as it was.
+        if (sawProposal || (!advanced && result.actionTaken !== "reject")) {
+          throw new ProtocolStateError(
+            "UNEXPECTED_MESSAGE",
+            "proposals by reference are not used in this protocol",
+          )
+        }
+        if (result.actionTaken === "reject") {
+          throw new CryptoError("UNTRUSTED_CREDENTIAL", "commit from a member that may not commit")
+        }
+      }
       await this.persist(encodeGroupState(result.newState))
       this.state = result.newState
       result.consumed.forEach(zeroOutUint8Array)
@@ -448,12 +469,6 @@ export class SpaceSession {
         return { kind: "application", data: result.message, epoch: msg.privateMessage.epoch }
       }
       const removedSelf = this.state.groupActiveState.kind !== "active"
-      if (!removedSelf && this.epoch === epochBefore) {
-        throw new ProtocolStateError(
-          "UNEXPECTED_MESSAGE",
-          "proposals by reference are not used in this protocol",
-        )
-      }
       return { kind: "commit", epoch: this.epoch, removedSelf }
     })
   }
