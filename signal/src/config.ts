@@ -115,7 +115,7 @@ export const defaultSignalConfig: Readonly<SignalConfig> = Object.freeze({
   maxAnnouncementNameBytes: 256,
   trustedProxies: [],
   iceServers: [],
-  turnCredentialTtlMs: day,
+  turnCredentialTtlMs: 2 * 60 * 60 * 1000,
   maxSignalBytes: 64 * 1024,
   maxPushPayloadBytes: 3072,
   // Web Push is off until the operator names the push services the relay may post to (docs/04-relay.md):

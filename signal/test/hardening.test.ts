@@ -16,8 +16,10 @@ import {
   makeTempDir,
   octets,
   openSocket,
+  createSpaceWithMember,
   register,
   startTestRelay,
+  type TestDevice,
   type TestRelay,
 } from "./harness.ts"
 
@@ -144,7 +146,7 @@ describe("metrics", () => {
 })
 
 describe("ICE servers", () => {
-  it("hands out none by default, and the configured ones otherwise", async () => {
+  it("hands out none by default; TURN credentials only to devices of a space, for 2 hours", async () => {
     relay = await startTestRelay()
     const phone = await register(relay, "phone")
     expect(await (await fetch(`${relay.url}/v1/rtc/ice-servers`, { headers: bearer(phone) })).json()).toEqual(
@@ -153,16 +155,37 @@ describe("ICE servers", () => {
       },
     )
     await relay.close()
-    const iceServers = [{ urls: "turn:turn.home.example:3478" }]
-    relay = await startTestRelay({ config: { iceServers, turnSecret: "s".repeat(16) } })
-    const hub = await register(relay, "hub")
-    const answer = (await (
-      await fetch(`${relay.url}/v1/rtc/ice-servers`, { headers: bearer(hub) })
-    ).json()) as {
-      iceServers: { urls: string; username: string; credential: string }[]
+    const stun = { urls: "stun:turn.home.example:3478" }
+    const turn = { urls: "turn:turn.home.example:3478" }
+    relay = await startTestRelay({ config: { iceServers: [stun, turn], turnSecret: "s".repeat(16) } })
+    const r = relay
+    type Answer = { iceServers: { urls: string; username?: string; credential?: string }[] }
+    const ask = async (device: TestDevice) =>
+      ((await (await fetch(`${r.url}/v1/rtc/ice-servers`, { headers: bearer(device) })).json()) as Answer)
+        .iceServers
+
+    // A device anyone registered, in no space: no relay for it (it would be an open proxy).
+    const stranger = await register(r, "phone")
+    expect(await ask(stranger)).toEqual([stun])
+    // The hub of a space and a phone it added get the relay with credentials of their own.
+    const { hub, phone: member, spaceId } = await createSpaceWithMember(r)
+    for (const device of [hub, member]) {
+      const servers = await ask(device)
+      expect(servers[0]).toEqual(stun)
+      expect(servers[1]).toMatchObject(turn)
+      expect(servers[1]?.username).toMatch(new RegExp(`^\\d+:${device.deviceId}$`))
+      // Short-lived: the default is 2 hours.
+      const expiresAt = Number(servers[1]!.username!.split(":")[0]) * 1000
+      expect(expiresAt - Date.now()).toBeGreaterThan(2 * 3600_000 - 60_000)
+      expect(expiresAt - Date.now()).toBeLessThanOrEqual(2 * 3600_000)
     }
-    expect(answer.iceServers[0]).toMatchObject({ urls: "turn:turn.home.example:3478" })
-    expect(answer.iceServers[0]?.username).toMatch(new RegExp(`^\\d+:${hub.deviceId}$`))
+    // Removed from the space: no new relay credentials.
+    const removed = await fetch(`${r.url}/v1/spaces/${spaceId}/members/${member.deviceId}`, {
+      method: "DELETE",
+      headers: bearer(hub),
+    })
+    expect(removed.status).toBe(204)
+    expect(await ask(member)).toEqual([stun])
     await expectError(await fetch(`${relay.url}/v1/rtc/ice-servers`), 401, "UNAUTHENTICATED")
   })
 })

@@ -4,7 +4,7 @@ import { authenticate, authenticatedDevice } from "../http/auth.ts"
 import { rawBody } from "../http/body.ts"
 import type { AppContext } from "../http/context.ts"
 import { deviceIdSchema } from "../ids.ts"
-import { iceServersFor, noTurnHint, turnConfigured } from "./iceServers.ts"
+import { iceServersFor, isTurnServer, noTurnHint, turnConfigured } from "./iceServers.ts"
 import { relaySignal } from "./relaySignal.ts"
 
 const recipientParams = z.object({ deviceId: deviceIdSchema })
@@ -19,9 +19,14 @@ export function createRtcRouter(ctx: AppContext): Router {
   const auth = authenticate(ctx)
   if (!turnConfigured(ctx.config.iceServers, ctx.config.turnSecret)) ctx.logger.info(noTurnHint)
 
-  router.get("/rtc/ice-servers", auth, (_req, res) => {
+  router.get("/rtc/ice-servers", auth, async (_req, res) => {
     const device = authenticatedDevice(res)
-    const iceServers = iceServersFor(ctx.config.iceServers, device.deviceId, {
+    // Anyone may register a device, so TURN credentials (a relay that forwards anything) go only to
+    // devices of a space: a hub, or a phone its hub added (and has not removed). Others get the list
+    // without the relay entries.
+    const inSpace = await ctx.store.shareSpace(device.deviceId, device.deviceId)
+    const servers = inSpace ? ctx.config.iceServers : ctx.config.iceServers.filter((s) => !isTurnServer(s))
+    const iceServers = iceServersFor(servers, device.deviceId, {
       turnSecret: ctx.config.turnSecret,
       ttlMs: ctx.config.turnCredentialTtlMs,
       now: ctx.now(),
