@@ -60,6 +60,7 @@ export function pwaContentSecurityPolicy(signalOrigin: string | undefined): stri
     "manifest-src 'self'",
     "object-src 'none'",
     "base-uri 'none'",
+    "form-action 'none'",
   ].join("; ")
 }
 

@@ -16,6 +16,7 @@ export const webContentSecurityPolicy = [
   "manifest-src 'self'",
   "object-src 'none'",
   "base-uri 'none'",
+  "form-action 'none'",
   "frame-ancestors 'none'",
 ].join("; ")
 
