@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest"
 import { randomBytes, toHex, utf8 } from "./bytes.ts"
 import { CodecError, CryptoError, ProtocolStateError } from "./errors.ts"
-import type { DeviceId, SpaceId } from "./ids.ts"
+import type { CameraId, DeviceId, SpaceId } from "./ids.ts"
 import {
   isDeviceRequestKind,
+  isValidCameraName,
   openDeviceRequest,
   openDeviceRoster,
   peekEnvelopeKind,
@@ -75,6 +76,7 @@ describe("device requests", async () => {
       spaceId: toHex(groupId) as SpaceId,
       epoch: "7",
       devices: [{ deviceId: phone, name: "Anna's phone", pairedAt: now }],
+      cameras: [{ id: "front-door" as CameraId, name: "Porch" }],
     }
     const signed = await signDeviceRoster(roster, groupId, hubKeys.signKey, signature)
     expect(await openDeviceRoster(signed, groupId, hubKeys.publicKey, signature)).toEqual(roster)
@@ -82,5 +84,91 @@ describe("device requests", async () => {
       CryptoError,
     )
     expect(peekEnvelopeKind(signed)).toBe("device-roster")
+  })
+
+  it("reads a roster without cameras (from an older hub) as one with none", async () => {
+    const hubKeys = await keys()
+    const old = { kind: "device-roster", spaceId: toHex(groupId), epoch: "3", devices: [] }
+    // Signed as an older hub did: no `cameras` field at all.
+    const signed = await signDeviceRoster(old as never, groupId, hubKeys.signKey, signature)
+    expect(await openDeviceRoster(signed, groupId, hubKeys.publicKey, signature)).toEqual({
+      ...old,
+      cameras: [],
+    })
+  })
+
+  it("refuses a roster whose camera is malformed", async () => {
+    const hubKeys = await keys()
+    const roster = {
+      kind: "device-roster" as const,
+      spaceId: toHex(groupId) as SpaceId,
+      epoch: "7",
+      devices: [],
+      cameras: [{ id: "Front Door" as CameraId, name: "Porch" }],
+    }
+    const signed = await signDeviceRoster(roster, groupId, hubKeys.signKey, signature)
+    await expect(openDeviceRoster(signed, groupId, hubKeys.publicKey, signature)).rejects.toThrow(CodecError)
+  })
+})
+
+describe("camera rename requests", async () => {
+  const { signature } = await loadSuite("MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519")
+  const groupId = randomBytes(16)
+  const phone = id()
+  const phoneKeys = await keys()
+  const now = 1_800_000_000_000
+  const pinned = (d: DeviceId) => (d === phone ? phoneKeys.publicKey : undefined)
+  const rename: DeviceRequest = {
+    kind: "rename-camera",
+    deviceId: phone,
+    cameraId: "front-door" as CameraId,
+    name: "Porch",
+    issuedAt: now,
+  }
+  const open = (bytes: Uint8Array, extra: { from?: DeviceId; now?: number; notBefore?: number } = {}) =>
+    openDeviceRequest(bytes, { groupId, from: phone, pinnedKey: pinned, signature, now, ...extra })
+  const sign = (request: DeviceRequest, key = phoneKeys.signKey) =>
+    signDeviceRequest(request, groupId, key, signature)
+
+  it("round-trips signed by the phone, and is a device request", async () => {
+    const signed = await sign(rename)
+    expect(await open(signed)).toEqual(rename)
+    expect(peekEnvelopeKind(signed)).toBe("rename-camera")
+    expect(isDeviceRequestKind(peekEnvelopeKind(signed))).toBe(true)
+    const unicode = { ...rename, name: "Garten – Süd 🌳" }
+    expect(await open(await sign(unicode))).toEqual(unicode)
+    expect(await open(await sign({ ...rename, name: "x".repeat(64) }))).toMatchObject({
+      name: "x".repeat(64),
+    })
+  })
+
+  it("refuses a forged signature, a stale one, and a replay", async () => {
+    const signed = await sign(rename)
+    const stranger = await keys()
+    await expect(open(await sign(rename, stranger.signKey))).rejects.toMatchObject({
+      code: "SIGNATURE_INVALID",
+    })
+    await expect(open(signed, { from: id() })).rejects.toThrow(CryptoError)
+    await expect(open(signed, { now: now - 61_000 })).rejects.toThrow(/too old/)
+    await expect(open(signed, { notBefore: now })).rejects.toThrow(/replayed/)
+    await expect(open(signed, { notBefore: now - 1 })).resolves.toEqual(rename)
+  })
+
+  it.each([
+    ["empty", ""],
+    ["65 characters", "x".repeat(65)],
+    ["a newline", "Front\ndoor"],
+    ["an escape", "Porch\u001b[31m"],
+    ["a bidi override", "Porch\u202e"],
+    ["a zero-width joiner", "Por\u200dch"],
+  ])("refuses a name with %s", async (_what, name) => {
+    expect(isValidCameraName(name)).toBe(false)
+    await expect(open(await sign({ ...rename, name }))).rejects.toThrow(CodecError)
+  })
+
+  it("refuses a malformed camera id or extra fields", async () => {
+    await expect(open(await sign({ ...rename, cameraId: "../etc" as CameraId }))).rejects.toThrow(CodecError)
+    await expect(open(await sign({ ...rename, extra: 1 } as DeviceRequest))).rejects.toThrow(CodecError)
+    expect(isValidCameraName("Porch")).toBe(true)
   })
 })

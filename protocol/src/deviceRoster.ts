@@ -5,20 +5,24 @@
  * (signedEnvelope.ts), label "vigil phone device v1", signed with the phone's pinned MLS signature key:
  *   { kind: "device-remove", deviceId: <sender>, target: <phone to remove>, issuedAt: ms }
  *   { kind: "device-roster-request", deviceId: <sender>, issuedAt: ms }
+ *   { kind: "rename-camera", deviceId: <sender>, cameraId, name, issuedAt: ms }
  * The hub acts only for a paired phone whose pinned key signed it, only for a fresh request (issuedAt within
  * a minute, and later than the last one it accepted from that phone: no replays), and removes only paired
  * phones. The removal is an MLS Remove commit: the removed phone can decrypt nothing sent afterwards.
+ * A rename applies to one of the hub's configured cameras, for every phone (names as in pairing: 1–64
+ * characters, no control or format characters); clips announced afterwards carry the new name.
  *
  * Hub → phones, sealed the same way, label "vigil hub roster v1", signed with the hub's key:
- *   { kind: "device-roster", spaceId, epoch, devices: [{ deviceId, name?, pairedAt }] }
+ *   { kind: "device-roster", spaceId, epoch, devices: [{ deviceId, name?, pairedAt }], cameras: [{ id, name }] }
  * The list of members itself is what the phone's own ratchet tree says; the roster only adds the readable
- * names the phones gave at pairing.
+ * names the phones gave at pairing, and the hub's cameras with their current names (`cameras` is absent
+ * from rosters of older hubs: read as none).
  */
 import type { Signature } from "ts-mls"
 import { z } from "zod"
 import { fromUtf8 } from "./bytes.ts"
 import { CryptoError, ProtocolStateError } from "./errors.ts"
-import type { DeviceId, SpaceId } from "./ids.ts"
+import type { CameraId, DeviceId, SpaceId } from "./ids.ts"
 import { parseEnvelopeBody, signEnvelope, splitEnvelope, verifyEnvelope } from "./signedEnvelope.ts"
 
 const requestLabel = "vigil phone device v1"
@@ -29,15 +33,32 @@ export const deviceRequestMaxAgeMs = 60_000
 
 const deviceId = z.string().regex(/^[0-9a-f]{32}$/)
 const issuedAt = z.number().int().nonnegative()
+/** A camera id as the hub's config allows it. */
+const cameraId = z.string().regex(/^[a-z0-9-]{1,32}$/)
+
+/** Longest camera name a phone may give (characters), as for pairing names. */
+export const maxCameraNameLength = 64
+
+/** A camera name given from a phone: 1–64 characters, no control or format characters (bidi overrides). */
+const cameraNameSchema = z
+  .string()
+  .min(1)
+  .max(maxCameraNameLength)
+  .regex(/^[^\p{Cc}\p{Cf}]+$/u)
+
+/** Whether a phone may propose `name` for a camera (the hub applies the same rule). */
+export const isValidCameraName = (name: string) => cameraNameSchema.safeParse(name).success
 
 const deviceRequestSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("device-remove"), deviceId, target: deviceId, issuedAt }),
   z.strictObject({ kind: z.literal("device-roster-request"), deviceId, issuedAt }),
+  z.strictObject({ kind: z.literal("rename-camera"), deviceId, cameraId, name: cameraNameSchema, issuedAt }),
 ])
 
 export type DeviceRequest =
   | { kind: "device-remove"; deviceId: DeviceId; target: DeviceId; issuedAt: number }
   | { kind: "device-roster-request"; deviceId: DeviceId; issuedAt: number }
+  | { kind: "rename-camera"; deviceId: DeviceId; cameraId: CameraId; name: string; issuedAt: number }
 
 const rosterSchema = z.strictObject({
   kind: z.literal("device-roster"),
@@ -52,6 +73,11 @@ const rosterSchema = z.strictObject({
       }),
     )
     .max(256),
+  // Optional: rosters from hubs before camera renaming have no cameras.
+  cameras: z
+    .array(z.strictObject({ id: cameraId, name: z.string().min(1).max(maxCameraNameLength) }))
+    .max(64)
+    .optional(),
 })
 
 export interface DeviceRoster {
@@ -59,6 +85,8 @@ export interface DeviceRoster {
   spaceId: SpaceId
   epoch: string
   devices: { deviceId: DeviceId; name?: string; pairedAt: number }[]
+  /** The hub's cameras and their current names (renames from phones applied). */
+  cameras: { id: CameraId; name: string }[]
 }
 
 /**
@@ -77,7 +105,7 @@ export function peekEnvelopeKind(bytes: Uint8Array): string | undefined {
 }
 
 export const isDeviceRequestKind = (kind: string | undefined) =>
-  kind === "device-remove" || kind === "device-roster-request"
+  kind === "device-remove" || kind === "device-roster-request" || kind === "rename-camera"
 
 /** Phone: signs a device request with its MLS signature key; then seal it with `SpaceSession.seal`. */
 export function signDeviceRequest(
@@ -151,5 +179,6 @@ export async function openDeviceRoster(
     spaceId: r.spaceId as SpaceId,
     epoch: r.epoch,
     devices: r.devices.map((d) => ({ ...d, deviceId: d.deviceId as DeviceId })),
+    cameras: (r.cameras ?? []).map((c) => ({ id: c.id as CameraId, name: c.name })),
   }
 }

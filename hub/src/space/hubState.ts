@@ -37,6 +37,11 @@ export const hubStateSchema = z.object({
       lastRequestAt: z.number().optional(),
     }),
   ),
+  /**
+   * Camera names given from a phone (Devices screen), camera id → name; they win over the config's names
+   * in everything the hub sends. An entry for a camera no longer configured is kept but unused.
+   */
+  cameraNames: z.record(z.string().regex(/^[a-z0-9-]{1,32}$/), z.string().min(1).max(64)).optional(),
   /** Highest seq of the hub's own signal mailbox already processed. */
   inboxAfter: z.number().int().nonnegative().default(0),
   outbox: z.array(outboxEntrySchema),

@@ -32,6 +32,7 @@ import {
   sha256,
   toBase64,
   toHex,
+  type CameraId,
   type ClipId,
   type ClipKey,
   type DeviceId,
@@ -475,6 +476,25 @@ export class PhoneSpace {
           pairedAt: known?.pairedAt,
         }
       })
+  }
+
+  /** The hub's cameras with their current names, from its last roster (none before one arrived). */
+  cameras(): { id: string; name: string }[] {
+    return this.roster?.cameras ?? []
+  }
+
+  /**
+   * Asks the hub to rename a camera for every phone (a signed request; the hub answers all phones with a new
+   * roster, and announces later clips under the new name).
+   */
+  renameCamera(cameraId: string, name: string): Promise<void> {
+    return this.sendDeviceRequest({
+      kind: "rename-camera",
+      deviceId: this.device.deviceId as DeviceId,
+      cameraId: cameraId as CameraId,
+      name,
+      issuedAt: this.nextIssuedAt(),
+    })
   }
 
   /** Asks the hub for the phones' names (answered with a roster in the mailbox). */

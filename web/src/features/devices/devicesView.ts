@@ -2,11 +2,13 @@ import "../pairing/pairing.css"
 import "./devices.css"
 import type { PhoneSpace } from "../../space/phoneSpace.ts"
 import { h } from "../../ui/dom.ts"
+import { CamerasSection } from "./camerasSection.ts"
 
 /**
  * The Devices screen: the phones of this camera's group as this phone's own MLS ratchet tree lists them,
  * named from the hub's roster, "this phone" marked; another phone can be removed after a clear warning.
  * The removal is a signed request to the hub, which commits it (web/src/space/phoneSpace.ts removeDevice).
+ * Below, the hub's cameras, each renamable for every phone (camerasSection.ts).
  */
 export class DevicesView {
   readonly element = h("section", { class: "card", "aria-label": "Devices", "data-testid": "devices" })
@@ -15,11 +17,23 @@ export class DevicesView {
   private removing = new Set<string>()
   private error: string | undefined
   private askedRoster = false
+  private readonly cameras: CamerasSection
 
   constructor(
     private readonly space: () => PhoneSpace | undefined,
     private readonly rerender: () => void,
-  ) {}
+  ) {
+    this.cameras = new CamerasSection(space, rerender)
+    // Escape closes the screen, like the player and live view (a field's own Escape cancels its edit first).
+    this.element.addEventListener("keydown", (e) => {
+      if (e.key !== "Escape" || !this.open || e.defaultPrevented) return
+      if ((e.target as HTMLElement).closest("input, textarea")) return
+      e.preventDefault()
+      // Through the close button, so the app returns focus to the button that opened the screen.
+      this.element.querySelector<HTMLElement>('[aria-label="Close devices"]')?.focus()
+      this.hide()
+    })
+  }
 
   private readonly wrapper = h("div", { "data-testid": "devices-area" })
 
@@ -99,6 +113,7 @@ export class DevicesView {
       h("p", { class: "muted" }, "Phones that receive this camera's clips and live view."),
       h("ul", { class: "devices-list", "data-testid": "device-list" }, ...devices.map((d) => this.item(d))),
       ...(this.error ? [h("p", { class: "error", role: "alert" }, this.error)] : []),
+      this.cameras.render(),
     )
     return this.element
   }
@@ -194,6 +209,7 @@ export class DevicesView {
   private hide() {
     this.open = false
     this.confirming = undefined
+    this.cameras.reset()
     this.rerender()
   }
 
