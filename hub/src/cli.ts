@@ -102,6 +102,7 @@ async function runSpaceCommand(command: "pair" | "status", argv: string[]): Prom
         webUrl: config.webUrl,
         hubName: config.name,
         logger: createLogger("hub"),
+        cameras: config.cameras,
         suite:
           config.ciphersuite === "xwing"
             ? "MLS_256_XWING_AES256GCM_SHA512_Ed25519"
@@ -184,6 +185,7 @@ async function main(argv: string[]): Promise<number> {
       webUrl: config.webUrl,
       hubName: config.name,
       logger: log,
+      cameras: config.cameras,
       suite:
         config.ciphersuite === "xwing"
           ? "MLS_256_XWING_AES256GCM_SHA512_Ed25519"
@@ -214,11 +216,21 @@ async function main(argv: string[]): Promise<number> {
   // Live view (docs/05-livestream.md): answers phones' MLS-signalled offers over werift data channels.
   const live = new LiveService({
     space,
-    cameras: config.cameras,
+    // Read at each answer, so a camera renamed from a phone is announced under its new name.
+    cameras: config.cameras.map((c) => ({
+      id: c.id,
+      get name() {
+        return space.cameraName(c.id, c.name)
+      },
+    })),
     logger: log.child({ component: "live" }),
     iceServers: () => space.getIceServers(),
   })
   space.onLiveRequest((request, from) => live.handleRequest(request, from))
+  space.onPhoneRemoved((deviceId) => {
+    const ended = live.closeDevice(deviceId)
+    if (ended > 0) log.info({ deviceId, ended }, "ended the live view of a removed phone")
+  })
   void live.start()
 
   const pipelines: CameraPipeline[] = config.cameras.map((camera) =>
@@ -241,7 +253,7 @@ async function main(argv: string[]): Promise<number> {
         if (delivered) {
           const seconds = Math.round((clip.endedAt - clip.startedAt) / 1000)
           console.log(
-            `Clip: ${clip.label} at ${clip.cameraName}, ${seconds} s — encrypted for ${space.phones.length} phone(s)`,
+            `Clip: ${clip.label} at ${space.cameraName(clip.cameraId, clip.cameraName)}, ${seconds} s — encrypted for ${space.phones.length} phone(s)`,
           )
         }
       },

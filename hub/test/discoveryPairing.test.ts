@@ -335,6 +335,9 @@ describe("device requests from phones", () => {
     await b.result()
     await a.follow() // A learns of B's add
     expect(hub.phones.map((p) => p.deviceId)).toEqual([a.deviceId, b.deviceId])
+    // The live service listens here to end a removed phone's live view at once.
+    const removedPhones: string[] = []
+    hub.onPhoneRemoved((id) => removedPhones.push(id))
 
     const refusedBefore = logCount("refused a message in the hub mailbox")
     const now = Date.now()
@@ -378,6 +381,7 @@ describe("device requests from phones", () => {
       timeout: 15_000,
     })
     expect(hub.epoch).toBe(epoch + 1n)
+    expect(removedPhones).toEqual([b.deviceId])
     await a.follow()
     await a.sendDeviceRequest(request)
     await vi.waitFor(() => expect(logCount("refused a message in the hub mailbox")).toBe(refusedBefore + 4), {

@@ -277,8 +277,13 @@ export class SignalClient {
     return { spaceId: stringField(body, "spaceId") }
   }
 
-  async addMember(spaceId: string, deviceId: string): Promise<void> {
-    await this.#request("PUT", `/v1/spaces/${enc(spaceId)}/members/${enc(deviceId)}`)
+  /**
+   * Adds a device to the space. `pending`: a phone being paired, before the person confirmed the code; it
+   * may exchange mail with the space's devices but has no access to its blobs, until added again without.
+   */
+  async addMember(spaceId: string, deviceId: string, options: { pending?: boolean } = {}): Promise<void> {
+    const query = options.pending ? "?pending=1" : ""
+    await this.#request("PUT", `/v1/spaces/${enc(spaceId)}/members/${enc(deviceId)}${query}`)
   }
 
   async removeMember(spaceId: string, deviceId: string): Promise<void> {

@@ -144,4 +144,37 @@ describe("space isolation", () => {
     })
     await expectError(send, 403, "FORBIDDEN")
   })
+
+  it("a pending member (a phone still being paired) may exchange mail, but not see or delete blobs", async () => {
+    const a = await createSpaceWithMember(relay)
+    const blobId = await upload(a.spaceId, a.hub, randomBytes(10))
+    const pending = await register(relay, "phone")
+    const member = (query: string) =>
+      fetch(`${relay.url}/v1/spaces/${a.spaceId}/members/${pending.deviceId}${query}`, {
+        method: "PUT",
+        headers: bearer(a.hub),
+      })
+    expect((await member("?pending=1")).status).toBe(204)
+    const mail = (from: typeof pending, to: string) =>
+      fetch(`${relay.url}/v1/devices/${to}/mailbox`, {
+        method: "POST",
+        headers: octets(from),
+        body: new Uint8Array([1]),
+      })
+    expect((await mail(a.hub, pending.deviceId)).status).toBe(201)
+    expect((await mail(pending, a.hub.deviceId)).status).toBe(201)
+    const blobUrl = `${relay.url}/v1/spaces/${a.spaceId}/blobs/${blobId}`
+    await expectError(await fetch(blobUrl, { headers: bearer(pending) }), 404, "NOT_FOUND")
+    await expectError(
+      await fetch(`${relay.url}/v1/spaces/${a.spaceId}/blobs`, { headers: bearer(pending) }),
+      404,
+      "NOT_FOUND",
+    )
+    await expectError(await fetch(blobUrl, { method: "DELETE", headers: bearer(pending) }), 404, "NOT_FOUND")
+    await expectError(await member("?pending=yes"), 400, "VALIDATION")
+
+    // Confirmed: added again without the flag, it is a full member.
+    expect((await member("")).status).toBe(204)
+    expect((await fetch(blobUrl, { headers: bearer(pending) })).status).toBe(200)
+  })
 })

@@ -57,6 +57,20 @@ export function describeMetaStoreContract(name: string, open: () => Promise<Meta
       expect(await store.getRole(hex("9", 32) as SpaceId, hub)).toBeUndefined()
     })
 
+    it("a pending member shares mailboxes only, until it is added for good; a member never goes back", async () => {
+      await store.putMember(space, phone, 2, { pending: true })
+      expect(await store.shareSpace(phone, hub)).toBe(true)
+      expect(await store.getRole(space, phone)).toBeUndefined()
+      expect(await store.listSpaceDevices(space)).toEqual([hub])
+      await store.putMember(space, phone, 3)
+      expect(await store.getRole(space, phone)).toBe("member")
+      await store.putMember(space, phone, 4, { pending: true })
+      expect(await store.getRole(space, phone)).toBe("member")
+      expect((await store.listSpaceDevices(space)).sort()).toEqual([hub, phone].sort())
+      await store.deleteMember(space, phone)
+      expect(await store.shareSpace(phone, hub)).toBe(false)
+    })
+
     it("scopes blob refs to a space", async () => {
       await store.putBlobRef({ spaceId: space, blobId: blob, size: 10, createdAt: 1 })
       await store.putBlobRef({ spaceId: space, blobId: blob, size: 10, createdAt: 2 })

@@ -109,6 +109,15 @@ describe("LiveService", () => {
     expect(frames.map((f) => f[0])).toEqual([1, 2, 3])
     expect(frames[0]).toHaveLength(150_000)
     expect(service.stats()[0]).toMatchObject({ state: "open", framesSent: 3, framesDropped: 0 })
+
+    // The phone is removed from the space: its session ends now, not when its connection drops.
+    expect(service.closeDevice(toHex(randomBytes(16)))).toBe(0)
+    expect(service.closeDevice(deviceId)).toBe(1)
+    expect(service.stats()).toEqual([])
+    await waitFor(() => (dc.readyState === "closed" ? true : undefined))
+    service.pushAccessUnit("cam", { data: au(4), keyframe: true })
+    await new Promise((r) => setTimeout(r, 200))
+    expect(frames).toHaveLength(3)
   })
 
   it("answers an ICE restart on the same peer connection: same channel, same stream key, frames resume", async () => {

@@ -205,6 +205,19 @@ export class LiveService {
     return [...this.viewers.values()].map((v) => v.stats())
   }
 
+  /**
+   * Ends every live session of a device, at once: called when the phone is removed from the space, since
+   * the stream key it already holds would otherwise keep working for as long as the connection lasts.
+   */
+  closeDevice(deviceId: string, reason = "the phone was removed"): number {
+    const ended = [...this.viewers.values()].filter((v) => v.deviceId === deviceId)
+    for (const v of ended) {
+      v.close(reason)
+      this.viewers.delete(v.sessionId)
+    }
+    return ended.length
+  }
+
   close(): void {
     this.closed = true
     for (const v of [...this.viewers.values()]) v.close("hub stopping")

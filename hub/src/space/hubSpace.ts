@@ -44,6 +44,7 @@ import {
   type DeviceId,
   type EventLabel,
   type DetectionInfo,
+  type DeviceRequest,
   type DiscoveryRoomMessage,
   type FrameKey,
   type HubMessage,
@@ -82,6 +83,8 @@ export interface HubSpaceOptions {
   localRetentionMs?: number
   /** The hub commits a fresh epoch at least this often, even with no clip (default one hour). */
   rotateIntervalMs?: number
+  /** The configured cameras (config names); phones see them in the roster and may rename them. */
+  cameras?: readonly { id: string; name: string }[]
 }
 
 export interface PairedPhone {
@@ -210,6 +213,7 @@ export class HubSpace {
   /** Resolves when the outbox is empty; tests and shutdown wait on it. */
   private drainedWaiters: (() => void)[] = []
   private liveHandler: LiveRequestHandler | undefined
+  private removedListener: ((deviceId: DeviceId) => void) | undefined
 
   private constructor(
     private doc: HubStateDoc,
@@ -317,6 +321,19 @@ export class HubSpace {
     }))
   }
 
+  /** The configured cameras with the names phones gave them (a rename wins over the config's name). */
+  get cameras(): { id: CameraId; name: string }[] {
+    return (this.opts.cameras ?? []).map((c) => ({
+      id: c.id as CameraId,
+      name: this.cameraName(c.id, c.name),
+    }))
+  }
+
+  /** The name to announce a camera under: the one a phone gave it, else `configured`. */
+  cameraName(cameraId: string, configured: string): string {
+    return this.doc.cameraNames?.[cameraId] ?? configured
+  }
+
   get pendingOutbox(): number {
     return this.doc.outbox.length
   }
@@ -348,6 +365,8 @@ export class HubSpace {
     }
     this.captured = undefined
     this.doc = next
+    // A removed phone must see nothing new from now on: its live sessions end with the commit, not later.
+    for (const e of entries) if (e.kind === "revoke") this.removedListener?.(e.deviceId as DeviceId)
     if (this.session.epoch !== this.lastEpoch) {
       this.lastEpoch = this.session.epoch
       this.epochStartedAt = Date.now()
@@ -675,7 +694,8 @@ export class HubSpace {
     }
     try {
       // The phone may read its mailbox at signal only once it shares the space with the hub.
-      await this.client.addMember(this.spaceId, from)
+      // Pending: mail only. Until both people confirmed, the phone must not list, read or delete clips.
+      await this.client.addMember(this.spaceId, from, { pending: true })
       await this.client.sendToMailbox(from, welcome)
       const timeoutMs = opts.confirmTimeoutMs ?? 120_000
       const timer = setTimeout(() => {
@@ -745,6 +765,7 @@ export class HubSpace {
     await this.applyLocked(
       [
         ...this.mailToPhones(commit, existing),
+        { kind: "grant", deviceId: from }, // from pending to full member at signal
         { kind: "mail", to: from, body: toBase64(result) },
         ...this.mailToPhones(roster, phones),
       ],
@@ -905,6 +926,7 @@ export class HubSpace {
         change: stamp,
       }
     }
+    if (request.kind === "rename-camera") return this.renameCameraLocked(request, stamp)
     const target = request.target
     if (!this.doc.phones.some((p) => p.deviceId === target)) {
       throw new VigilError("NOT_A_MEMBER", "the phone to remove is not paired")
@@ -931,8 +953,36 @@ export class HubSpace {
     }
   }
 
+  /**
+   * A phone renames one of the configured cameras for everyone: saved in the hub's state (it outlives
+   * restarts and config edits of other fields), used by every later announcement, sighting and push, and
+   * told to every phone in a new roster. The name was checked by `openDeviceRequest`.
+   */
+  private async renameCameraLocked(
+    request: Extract<DeviceRequest, { kind: "rename-camera" }>,
+    stamp: (doc: HubStateDoc) => HubStateDoc,
+  ) {
+    const camera = (this.opts.cameras ?? []).find((c) => c.id === request.cameraId)
+    if (!camera) throw new VigilError("UNEXPECTED_MESSAGE", `no camera ${request.cameraId} on this hub`)
+    // Back to the config's name: no override left behind.
+    const { [camera.id]: _old, ...others } = this.doc.cameraNames ?? {}
+    const cameraNames = request.name === camera.name ? others : { ...others, [camera.id]: request.name }
+    const roster = await this.session.seal(await this.signRosterLocked(this.doc.phones, cameraNames))
+    this.log.info(
+      { cameraId: camera.id, by: request.deviceId, name: request.name },
+      "camera renamed at a phone's request",
+    )
+    return {
+      entries: this.mailToPhones(roster),
+      change: (doc: HubStateDoc) => stamp({ ...doc, cameraNames }),
+    }
+  }
+
   /** The phones and their names, signed by the hub for the Devices screen (sealed by the caller). */
-  private signRosterLocked(phones: HubStateDoc["phones"]): Promise<Uint8Array> {
+  private signRosterLocked(
+    phones: HubStateDoc["phones"],
+    cameraNames = this.doc.cameraNames,
+  ): Promise<Uint8Array> {
     return signDeviceRoster(
       {
         kind: "device-roster",
@@ -942,6 +992,10 @@ export class HubSpace {
           deviceId: p.deviceId as DeviceId,
           pairedAt: p.pairedAt,
           ...(p.name ? { name: p.name } : {}),
+        })),
+        cameras: (this.opts.cameras ?? []).slice(0, 64).map((c) => ({
+          id: c.id as CameraId,
+          name: (cameraNames?.[c.id] ?? c.name).slice(0, 64),
         })),
       },
       this.session.groupId,
@@ -953,6 +1007,11 @@ export class HubSpace {
   /** Where phones' live-view requests go (the live service); without one they are logged and dropped. */
   onLiveRequest(handler: LiveRequestHandler): void {
     this.liveHandler = handler
+  }
+
+  /** Called once a phone's removal is saved (from this hub's CLI or at another phone's request). */
+  onPhoneRemoved(listener: (deviceId: DeviceId) => void): void {
+    this.removedListener = listener
   }
 
   /**
@@ -1091,6 +1150,7 @@ export class HubSpace {
       await this.applyLocked(this.mailToPhones(commit))
 
       const clipId = toHex(randomBytes(16)) as ClipId
+      const cameraName = this.cameraName(clip.cameraId, clip.cameraName)
       const sealedClip = await this.sealMediaLocked(clip.mp4, clipId)
       const thumbnail = clip.thumbnail ? await this.sealMediaLocked(clip.thumbnail) : undefined
       const announcement = await this.signLocked({
@@ -1101,7 +1161,7 @@ export class HubSpace {
         size: sealedClip.ref.size,
         epoch: sealedClip.epoch.toString(),
         cameraId: clip.cameraId,
-        cameraName: clip.cameraName,
+        cameraName,
         label: clip.label,
         startedAt: clip.startedAt,
         endedAt: clip.endedAt,
@@ -1116,7 +1176,7 @@ export class HubSpace {
         sealedClip.entry,
         ...this.mailToPhones(sealed),
       ])
-      await pushClipNotice(this.pushContext(), { ...clip, clipId, thumbnail: thumbnail?.ref })
+      await pushClipNotice(this.pushContext(), { ...clip, cameraName, clipId, thumbnail: thumbnail?.ref })
       return { clipId, blobId: sealedClip.ref.blobId as BlobId }
     })
   }
@@ -1134,7 +1194,7 @@ export class HubSpace {
         spaceId: this.spaceId,
         epoch: this.session.epoch.toString(),
         cameraId: sighting.cameraId,
-        cameraName: sighting.cameraName,
+        cameraName: this.cameraName(sighting.cameraId, sighting.cameraName),
         label: sighting.label,
         score: Math.min(1, Math.max(0, sighting.score)),
         at: Math.round(sighting.at),

@@ -8,7 +8,10 @@ import { requireOwner } from "./spaceAccess.ts"
 
 const memberParams = z.object({ spaceId: spaceIdSchema, deviceId: deviceIdSchema })
 
-/** `POST /v1/spaces` and membership: `PUT|DELETE /v1/spaces/:spaceId/members/:deviceId`. */
+/** `?pending=1`: a phone being paired, which may use mailboxes only until the hub adds it for good. */
+const pendingQuery = z.object({ pending: z.enum(["0", "1"]).optional() })
+
+/** `POST /v1/spaces` and membership: `PUT|DELETE /v1/spaces/:spaceId/members/:deviceId[?pending=1]`. */
 export function createSpacesRouter(ctx: AppContext): Router {
   const router = Router()
   const auth = authenticate(ctx)
@@ -28,8 +31,9 @@ export function createSpacesRouter(ctx: AppContext): Router {
     await requireOwner(ctx.store, spaceId, caller.deviceId)
     if ((await ctx.store.getDevice(deviceId)) === undefined)
       throw new ApiError("NOT_FOUND", "device not found")
-    await ctx.store.putMember(spaceId, deviceId, ctx.now())
-    ctx.logger.info({ spaceId, deviceId }, "member added")
+    const pending = pendingQuery.parse(req.query).pending === "1"
+    await ctx.store.putMember(spaceId, deviceId, ctx.now(), { pending })
+    ctx.logger.info({ spaceId, deviceId, pending }, "member added")
     res.status(204).end()
   })
 

@@ -72,10 +72,22 @@ export interface MetaStore {
   findDeviceByTokenHash(tokenHash: string): Promise<DeviceRecord | undefined>
 
   createSpace(space: { spaceId: SpaceId; ownerId: DeviceId; createdAt: number }): Promise<void>
-  /** The device's role in the space; undefined when it has none or the space does not exist. */
+  /**
+   * The device's role in the space; undefined when it has none, is only a pending member, or the space
+   * does not exist.
+   */
   getRole(spaceId: SpaceId, deviceId: DeviceId): Promise<SpaceRole | undefined>
-  /** Idempotent. */
-  putMember(spaceId: SpaceId, deviceId: DeviceId, addedAt: number): Promise<void>
+  /**
+   * Idempotent. A `pending` member (a phone the hub is pairing, before the person confirmed the code)
+   * shares the space for mailboxes only (`shareSpace`); it has no role, so no blobs, no push, and is not
+   * listed. Adding it again without `pending` makes it a full member; a full member stays one.
+   */
+  putMember(
+    spaceId: SpaceId,
+    deviceId: DeviceId,
+    addedAt: number,
+    options?: { pending?: boolean },
+  ): Promise<void>
   /** Idempotent. */
   deleteMember(spaceId: SpaceId, deviceId: DeviceId): Promise<void>
   /** True when some space has both devices in it (as owner or member). */

@@ -14,7 +14,7 @@ import type {
   StoredMessage,
 } from "./metaStore.ts"
 
-const schemaVersion = 2
+const schemaVersion = 3
 
 const schema = `
 CREATE TABLE IF NOT EXISTS devices (
@@ -99,6 +99,10 @@ CREATE TABLE IF NOT EXISTS push_subscriptions (
   created_at INTEGER NOT NULL
 ) STRICT;
 `,
+  // Version 3: a member the hub is still pairing (its code not yet confirmed) may use mailboxes only.
+  `
+ALTER TABLE members ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+`,
 ]
 
 interface DeviceRow {
@@ -163,10 +167,12 @@ function prepareStatements(db: Database.Database) {
     ),
     spaceOwner: db.prepare<[string], { owner_id: string }>("SELECT owner_id FROM spaces WHERE space_id = ?"),
     isMember: db.prepare<[string, string], { one: number }>(
-      "SELECT 1 AS one FROM members WHERE space_id = ? AND device_id = ?",
+      "SELECT 1 AS one FROM members WHERE space_id = ? AND device_id = ? AND pending = 0",
     ),
-    putMember: db.prepare<[string, string, number], void>(
-      "INSERT INTO members (space_id, device_id, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+    // A pending member becomes a full one; a full member never goes back to pending.
+    putMember: db.prepare<[string, string, number, number], void>(
+      `INSERT INTO members (space_id, device_id, added_at, pending) VALUES (?, ?, ?, ?)
+       ON CONFLICT (space_id, device_id) DO UPDATE SET pending = min(members.pending, excluded.pending)`,
     ),
     deleteMember: db.prepare<[string, string], void>(
       "DELETE FROM members WHERE space_id = ? AND device_id = ?",
@@ -178,7 +184,7 @@ function prepareStatements(db: Database.Database) {
     ),
     spaceDevices: db.prepare<[string, string], { device_id: string }>(
       `SELECT owner_id AS device_id FROM spaces WHERE space_id = ?
-       UNION SELECT device_id FROM members WHERE space_id = ?`,
+       UNION SELECT device_id FROM members WHERE space_id = ? AND pending = 0`,
     ),
     putBlobRef: db.prepare<[string, string, number, number], void>(
       "INSERT INTO blobs (space_id, blob_id, size, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -461,8 +467,13 @@ export class SqliteMetaStore implements MetaStore {
     return this.#q.isMember.get(spaceId, deviceId) ? "member" : undefined
   }
 
-  async putMember(spaceId: SpaceId, deviceId: DeviceId, addedAt: number): Promise<void> {
-    this.#q.putMember.run(spaceId, deviceId, addedAt)
+  async putMember(
+    spaceId: SpaceId,
+    deviceId: DeviceId,
+    addedAt: number,
+    options: { pending?: boolean } = {},
+  ): Promise<void> {
+    this.#q.putMember.run(spaceId, deviceId, addedAt, options.pending ? 1 : 0)
   }
 
   async deleteMember(spaceId: SpaceId, deviceId: DeviceId): Promise<void> {
