@@ -203,9 +203,9 @@ test("a clip's push shows the decrypted notification with its picture, and tappi
     const event = probe.getByTestId("event")
     await expect(event.first()).toBeVisible({ timeout: 60_000 })
     const [label, camera] = shown!.title.split(" — ")
-    // The same event as the app lists it: "<Label> at <camera>, <time>".
+    // The same event as the app lists it: "<camera>, <Label>, <time> · <duration>".
     const labels = await event.evaluateAll((els) => els.map((e) => e.getAttribute("aria-label") ?? ""))
-    expect(labels.some((l) => l.includes(`${label} at ${camera}, ${shown!.body}`))).toBe(true)
+    expect(labels.some((l) => l.includes(`${camera}, ${label}, ${shown!.body}`))).toBe(true)
     // The app is open and in the clip's epoch: the same push shows the same notification.
     await closeNotifications(probe)
     await deliver(payload)

@@ -156,7 +156,14 @@ async function openPairedSpace() {
   await refresh()
 }
 
+/** When a panel closes from its close button, keyboard focus goes back to the button that opened it. */
+const focusReturn: Record<string, string> = {
+  "Close devices": "devices-button",
+  "Close live view": "live-button",
+}
+
 function render() {
+  const closing = focusReturn[document.activeElement?.getAttribute("aria-label") ?? ""]
   const status = app.space?.status.kind
   const body: (Node | null)[] = []
   if (app.updateReady) {
@@ -213,6 +220,8 @@ function render() {
     ),
     h("main", {}, ...body, settingsPanel()),
   )
+  if (closing && document.activeElement === document.body)
+    root.querySelector<HTMLElement>(`[data-testid="${closing}"]`)?.focus()
   app.events.mounted()
 }
 

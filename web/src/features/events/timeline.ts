@@ -246,11 +246,13 @@ export class Timeline {
   private heading(key: string, label: string): HTMLLIElement {
     let li = this.headings.get(key)
     if (!li) {
-      li = h("li", { class: "day-title", role: "heading", "aria-level": "3" })
+      // A list item holding a heading (a <ul> may only hold list items).
+      li = h("li", { class: "day-title" }, h("h3", {}))
       this.headings.set(key, li)
     }
     // "Today" becomes "Yesterday" at midnight.
-    if (li.textContent !== label) li.textContent = label
+    const title = li.firstElementChild!
+    if (title.textContent !== label) title.textContent = label
     return li
   }
 
@@ -315,6 +317,7 @@ export class Timeline {
     if (known?.version === item.version) return known.li
     const e = item.event
     const unread = !e.seen && !e.pending
+    const meta = `${timeText(e.startedAt)} · ${e.pending ? "Recording…" : durationText(e.endedAt - e.startedAt)}`
     const li = h(
       "li",
       { class: "event-row", "data-event-id": item.id },
@@ -324,7 +327,8 @@ export class Timeline {
           class: `event${unread ? " unread" : ""}`,
           "data-testid": "event",
           "data-label": e.label,
-          "aria-label": `${unread ? "Unread: " : ""}${labelText(e.label)} at ${e.cameraName}, ${timeText(e.startedAt)}${e.pending ? ", still recording" : ""}`,
+          // The visible text, in its order, inside the name (WCAG 2.5.3: voice control says what it sees).
+          "aria-label": `${unread ? "Unread: " : ""}${e.cameraName}, ${labelText(e.label)}, ${meta}${e.pending ? ", still recording" : ""}`,
           onclick: () => this.open(item),
         },
         this.thumbBox(item),
@@ -332,16 +336,16 @@ export class Timeline {
           "span",
           { class: "event-main" },
           // The camera's name gets the whole first line (a 360 px screen has no room for it beside the label).
+          // The spaces between items (a flex container does not draw them) keep the words apart in the
+          // button's text, which must match its name.
           h("strong", { class: "event-camera" }, e.cameraName),
+          " ",
           h(
             "span",
             { class: "event-title" },
             h("span", { class: `badge badge-${e.label}` }, labelText(e.label)),
-            h(
-              "span",
-              { class: "muted" },
-              `${timeText(e.startedAt)} · ${e.pending ? "Recording…" : durationText(e.endedAt - e.startedAt)}`,
-            ),
+            " ",
+            h("span", { class: "muted" }, meta),
           ),
         ),
         h(

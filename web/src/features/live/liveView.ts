@@ -99,6 +99,12 @@ export class LiveView {
       this.canvas,
       this.infoEl,
     )
+    // Escape closes live view, as it closes the player.
+    this.element.addEventListener("keydown", (e) => {
+      if (e.key !== "Escape") return
+      e.preventDefault()
+      this.close()
+    })
     // Diagnostics for the benchmark and tests (numbers only, no keys or pictures).
     const g = globalThis as { vigilLiveStats?: LiveStats }
     this.stats = g.vigilLiveStats ??= newLiveStats()
