@@ -1248,6 +1248,7 @@ export class HubSpace {
           const entry = this.doc.outbox[0]
           if (!entry) break
           const outcome = await this.deliver(entry)
+          if (this.stopped) return // closing: the entry stays in the saved outbox and goes out next start
           if (outcome === "retry") {
             this.scheduleRetry()
             return
@@ -1263,6 +1264,11 @@ export class HubSpace {
       if (this.doc.outbox.length === 0) {
         for (const w of this.drainedWaiters.splice(0)) w()
       }
+    } catch (err) {
+      // Saving the shortened outbox failed (disk full, say): the entry stays and is delivered again
+      // (every entry is idempotent at signal or for the phones). Never an unhandled rejection.
+      this.log.error({ err: describe(err) }, "could not save the outbox; retrying")
+      if (!this.stopped) this.scheduleRetry()
     } finally {
       this.flushing = false
     }
