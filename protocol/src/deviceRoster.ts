@@ -23,7 +23,13 @@ import { z } from "zod"
 import { fromUtf8 } from "./bytes.ts"
 import { CryptoError, ProtocolStateError } from "./errors.ts"
 import type { CameraId, DeviceId, SpaceId } from "./ids.ts"
-import { parseEnvelopeBody, signEnvelope, splitEnvelope, verifyEnvelope } from "./signedEnvelope.ts"
+import {
+  openEnvelope,
+  parseEnvelopeBody,
+  signEnvelope,
+  splitEnvelope,
+  verifyEnvelope,
+} from "./signedEnvelope.ts"
 
 const requestLabel = "vigil phone device v1"
 const rosterLabel = "vigil hub roster v1"
@@ -169,11 +175,14 @@ export async function openDeviceRoster(
   hubKey: Uint8Array,
   signature: Signature,
 ): Promise<DeviceRoster> {
-  const envelope = splitEnvelope(bytes, "device roster")
-  if (!(await verifyEnvelope(rosterLabel, groupId, envelope, hubKey, signature))) {
-    throw new CryptoError("SIGNATURE_INVALID", "device roster not signed by the hub")
-  }
-  const r = parseEnvelopeBody(envelope, rosterSchema, "device roster")
+  const r = await openEnvelope(bytes, {
+    label: rosterLabel,
+    groupId,
+    key: hubKey,
+    signature,
+    schema: rosterSchema,
+    what: "device roster",
+  })
   return {
     kind: "device-roster",
     spaceId: r.spaceId as SpaceId,

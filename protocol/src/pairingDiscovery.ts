@@ -40,7 +40,13 @@ import type { Signature } from "ts-mls"
 import { fromBase64Url, fromUtf8, randomBytes, toBase64Url, toHex, utf8 } from "./bytes.ts"
 import { CodecError, CryptoError } from "./errors.ts"
 import type { DeviceId, SpaceId } from "./ids.ts"
-import { parseEnvelopeBody, signEnvelope, splitEnvelope, verifyEnvelope } from "./signedEnvelope.ts"
+import {
+  openEnvelope,
+  parseEnvelopeBody,
+  signEnvelope,
+  splitEnvelope,
+  verifyEnvelope,
+} from "./signedEnvelope.ts"
 import { defaultSuiteName, supportedSuites, type SupportedSuite } from "./suite.ts"
 
 /** Longest device or hub name carried in pairing messages (characters). */
@@ -250,11 +256,14 @@ export async function openPairingResult(
   hubKey: Uint8Array,
   signature: Signature,
 ): Promise<PairingResult> {
-  const envelope = splitEnvelope(bytes, "pairing result")
-  if (!(await verifyEnvelope(resultLabel, groupId, envelope, hubKey, signature))) {
-    throw new CryptoError("SIGNATURE_INVALID", "pairing result not signed by the hub")
-  }
-  const r = parseEnvelopeBody(envelope, resultSchema, "pairing result")
+  const r = await openEnvelope(bytes, {
+    label: resultLabel,
+    groupId,
+    key: hubKey,
+    signature,
+    schema: resultSchema,
+    what: "pairing result",
+  })
   return { ...r, spaceId: r.spaceId as SpaceId, to: r.to as DeviceId }
 }
 
@@ -313,11 +322,14 @@ export async function openPairingNotice(
   hubKey: Uint8Array,
   signature: Signature,
 ): Promise<PairingNotice> {
-  const envelope = splitEnvelope(bytes, "pairing notice")
-  if (!(await verifyEnvelope(noticeLabel, groupId, envelope, hubKey, signature))) {
-    throw new CryptoError("SIGNATURE_INVALID", "pairing notice not signed by the hub")
-  }
-  const n = parseEnvelopeBody(envelope, noticeSchema, "pairing notice")
+  const n = await openEnvelope(bytes, {
+    label: noticeLabel,
+    groupId,
+    key: hubKey,
+    signature,
+    schema: noticeSchema,
+    what: "pairing notice",
+  })
   return { ...n, spaceId: n.spaceId as SpaceId, deviceId: n.deviceId as DeviceId }
 }
 

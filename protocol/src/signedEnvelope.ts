@@ -10,7 +10,7 @@
 import type { Signature } from "ts-mls"
 import type { z } from "zod"
 import { concatBytes, fromUtf8, utf8 } from "./bytes.ts"
-import { CodecError } from "./errors.ts"
+import { CodecError, CryptoError } from "./errors.ts"
 
 export interface Envelope {
   signature: Uint8Array
@@ -74,4 +74,26 @@ export function parseEnvelopeBody<S extends z.ZodType>(
   const parsed = schema.safeParse(json)
   if (!parsed.success) throw new CodecError(`${what} invalid: ${parsed.error.issues[0]?.message ?? "?"}`)
   return parsed.data
+}
+
+/**
+ * Splits an envelope, checks it is signed by `key` under `label`, and parses its body: the one way to open
+ * a message whose signer is pinned (the hub's key, or a phone's). `what` names it in errors.
+ */
+export async function openEnvelope<S extends z.ZodType>(
+  bytes: Uint8Array,
+  opts: {
+    label: string
+    groupId: Uint8Array
+    key: Uint8Array
+    signature: Signature
+    schema: S
+    what: string
+  },
+): Promise<z.infer<S>> {
+  const envelope = splitEnvelope(bytes, opts.what)
+  if (!(await verifyEnvelope(opts.label, opts.groupId, envelope, opts.key, opts.signature))) {
+    throw new CryptoError("SIGNATURE_INVALID", `${opts.what} is not signed by the expected key`)
+  }
+  return parseEnvelopeBody(envelope, opts.schema, opts.what)
 }

@@ -452,20 +452,28 @@ export class HubSpace {
     }
   }
 
+  /**
+   * Checks a joining phone's key package: its credential names this device as a phone, and the device is
+   * not paired yet. Returns its signature key (hex), which the MLS layer trusts while the add is made.
+   */
+  private newPhoneKeyLocked(keyPackageBytes: Uint8Array, from: DeviceId): string {
+    const keyPackage = decodeKeyPackage(keyPackageBytes)
+    const identity = keyPackageIdentity(keyPackage)
+    if (identity?.role !== "phone" || identity.deviceId !== from) {
+      throw new VigilError("UNTRUSTED_CREDENTIAL", "key package credential does not match the device")
+    }
+    if (this.doc.phones.some((p) => p.deviceId === from)) {
+      throw new VigilError("PAIRING_INVALID", "device is already paired")
+    }
+    return toHex(keyPackage.leafNode.signaturePublicKey)
+  }
+
   private acceptJoin(invite: Invite, from: DeviceId, body: Uint8Array): Promise<PairedPhone> {
     return this.queue.run(async () => {
       const request = await verifyJoinRequest(invite.secret, body)
       if (request.deviceId !== from)
         throw new VigilError("PAIRING_INVALID", "join request names another device")
-      const keyPackage = decodeKeyPackage(request.keyPackage)
-      const identity = keyPackageIdentity(keyPackage)
-      if (identity?.role !== "phone" || identity.deviceId !== from) {
-        throw new VigilError("UNTRUSTED_CREDENTIAL", "key package credential does not match the device")
-      }
-      if (this.doc.phones.some((p) => p.deviceId === from)) {
-        throw new VigilError("PAIRING_INVALID", "device is already paired")
-      }
-      const keyHex = toHex(keyPackage.leafNode.signaturePublicKey)
+      const keyHex = this.newPhoneKeyLocked(request.keyPackage, from)
       this.pairing.set(keyHex, from)
       try {
         const existing = this.doc.phones
@@ -585,15 +593,7 @@ export class HubSpace {
     const from = join.deviceId
     return this.queue
       .run(async () => {
-        const keyPackage = decodeKeyPackage(join.keyPackage)
-        const identity = keyPackageIdentity(keyPackage)
-        if (identity?.role !== "phone" || identity.deviceId !== from) {
-          throw new VigilError("UNTRUSTED_CREDENTIAL", "key package credential does not match the device")
-        }
-        if (this.doc.phones.some((p) => p.deviceId === from)) {
-          throw new VigilError("PAIRING_INVALID", "device is already paired")
-        }
-        const keyHex = toHex(keyPackage.leafNode.signaturePublicKey)
+        const keyHex = this.newPhoneKeyLocked(join.keyPackage, from)
         this.pairing.set(keyHex, from)
         try {
           await this.discoveryLocked(join, keyHex, ctx, opts)

@@ -397,16 +397,22 @@ export class PhoneSpace {
    * mailed to the hub. The new session state is saved before anything leaves the phone.
    */
   sendLiveRequest(request: LiveRequest): Promise<void> {
+    return this.sendSignedToHub((session, signKey) =>
+      signLiveRequest(request, session.groupId, signKey, session.signature),
+    )
+  }
+
+  /**
+   * Signs with this device's key (`sign`), seals the result as an MLS application message, saves the new
+   * session state, and only then mails it to the hub.
+   */
+  private sendSignedToHub(
+    sign: (session: SpaceSession, signKey: Uint8Array) => Promise<Uint8Array>,
+  ): Promise<void> {
     return this.ops.run(async () => {
       const session = this.session
       if (!session) throw new VigilError("UNEXPECTED_MESSAGE", "not paired yet")
-      const signed = await signLiveRequest(
-        request,
-        session.groupId,
-        fromBase64(this.device.signKey),
-        session.signature,
-      )
-      const sealed = await session.seal(signed)
+      const sealed = await session.seal(await sign(session, fromBase64(this.device.signKey)))
       await this.store.commit({ put: { group: toBase64(this.captured ?? session.encode()) } })
       this.captured = undefined
       await this.client.sendToMailbox(this.space.hubDeviceId, sealed)
@@ -524,20 +530,9 @@ export class PhoneSpace {
   }
 
   private sendDeviceRequest(request: DeviceRequest): Promise<void> {
-    return this.ops.run(async () => {
-      const session = this.session
-      if (!session) throw new VigilError("UNEXPECTED_MESSAGE", "not paired yet")
-      const signed = await signDeviceRequest(
-        request,
-        session.groupId,
-        fromBase64(this.device.signKey),
-        session.signature,
-      )
-      const sealed = await session.seal(signed)
-      await this.store.commit({ put: { group: toBase64(this.captured ?? session.encode()) } })
-      this.captured = undefined
-      await this.client.sendToMailbox(this.space.hubDeviceId, sealed)
-    })
+    return this.sendSignedToHub((session, signKey) =>
+      signDeviceRequest(request, session.groupId, signKey, session.signature),
+    )
   }
 
   private async openPrivate(body: Uint8Array): Promise<EventRecord | undefined> {
