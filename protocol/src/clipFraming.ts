@@ -31,7 +31,7 @@ import {
   type AeadProvider,
   type MediaKey,
 } from "./aead.ts"
-import { concatBytes, fromHex } from "./bytes.ts"
+import { concatBytes, equalBytes, fromHex, sha256 } from "./bytes.ts"
 import { CryptoError } from "./errors.ts"
 import type { ClipId } from "./ids.ts"
 
@@ -86,9 +86,35 @@ export async function encryptClip(clipKey: ClipKey, plaintext: Uint8Array): Prom
   return concatBytes(...records)
 }
 
+/** Bytes of one record's hash in a clip's record hash list. */
+export const recordHashLength = 32
+/** Most records a clip's announcement lists hashes for (2048 × 64 KiB = 128 MiB of video). */
+export const maxListedRecords = 2048
+
+/**
+ * The hub's list of its records: SHA-256 of each record (header and ciphertext), concatenated in order.
+ * Every member holds the clip key and could seal records of its own; the hub signs this list in the
+ * announcement, so a phone that plays a clip as it downloads shows only records the hub made, each one
+ * checked before it is decrypted (the blob's own hash can only be checked at the end). Undefined when the
+ * clip has more than `maxListedRecords` records.
+ */
+export async function clipRecordHashes(blob: Uint8Array): Promise<Uint8Array | undefined> {
+  const hashes: Uint8Array[] = []
+  let offset = 0
+  while (offset < blob.length) {
+    if (hashes.length === maxListedRecords) return undefined
+    const length = new DataView(blob.buffer, blob.byteOffset + offset, clipHeaderLength).getUint32(24)
+    const end = offset + clipHeaderLength + length
+    hashes.push(await sha256(blob.subarray(offset, end)))
+    offset = end
+  }
+  return concatBytes(...hashes)
+}
+
 /**
  * Incremental decryptor: feed it bytes as they download, get verified plaintext chunks back in order.
- * Nothing is returned before its tag verified; `finish()` fails unless the final chunk was seen.
+ * Nothing is returned before its tag verified — and, given the hub's `recordHashes`, before the record
+ * matched the hub's list; `finish()` fails unless the final chunk was seen.
  */
 export class ClipDecryptor {
   private buffered: Uint8Array = new Uint8Array(0)
@@ -96,8 +122,14 @@ export class ClipDecryptor {
   private done = false
   private readonly clipId: Uint8Array
 
-  constructor(private readonly clipKey: ClipKey) {
+  constructor(
+    private readonly clipKey: ClipKey,
+    private readonly recordHashes?: Uint8Array,
+  ) {
     this.clipId = fromHex(clipKey.clipId)
+    if (recordHashes && (recordHashes.length === 0 || recordHashes.length % recordHashLength !== 0)) {
+      throw new CryptoError("CLIP_TAMPERED", "record hash list has a wrong size")
+    }
   }
 
   async push(bytes: Uint8Array): Promise<Uint8Array[]> {
@@ -130,6 +162,14 @@ export class ClipDecryptor {
         throw new CryptoError("CLIP_TAMPERED", `chunk ${index} where ${this.nextIndex} was expected`)
       }
       const ct = this.buffered.subarray(clipHeaderLength, clipHeaderLength + ctLength)
+      if (this.recordHashes) {
+        const listed = this.recordHashes.subarray(index * recordHashLength, (index + 1) * recordHashLength)
+        const lastListed = (index + 1) * recordHashLength === this.recordHashes.length
+        const actual = await sha256(this.buffered.subarray(0, clipHeaderLength + ctLength))
+        if (listed.length !== recordHashLength || !equalBytes(listed, actual) || final !== lastListed) {
+          throw new CryptoError("CLIP_TAMPERED", `chunk ${index} is not the one the hub announced`)
+        }
+      }
       try {
         out.push(await this.clipKey.key.open(nonceFor(this.clipKey.salt, index), header, ct))
       } catch (cause) {
@@ -150,8 +190,12 @@ export class ClipDecryptor {
 }
 
 /** Decrypts a whole clip; throws a typed `CryptoError` on any tampering. */
-export async function decryptClip(clipKey: ClipKey, blob: Uint8Array): Promise<Uint8Array> {
-  const d = new ClipDecryptor(clipKey)
+export async function decryptClip(
+  clipKey: ClipKey,
+  blob: Uint8Array,
+  recordHashes?: Uint8Array,
+): Promise<Uint8Array> {
+  const d = new ClipDecryptor(clipKey, recordHashes)
   const chunks = await d.push(blob)
   d.finish()
   return concatBytes(...chunks)

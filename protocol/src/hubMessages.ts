@@ -9,6 +9,7 @@
 import { z } from "zod"
 import type { Signature } from "ts-mls"
 import { parseEnvelopeBody, signEnvelope, splitEnvelope, verifyEnvelope } from "./signedEnvelope.ts"
+import { maxListedRecords, recordHashLength } from "./clipFraming.ts"
 import { CodecError, CryptoError } from "./errors.ts"
 import type { BlobId, CameraId, ClipId, DeviceId, SpaceId } from "./ids.ts"
 
@@ -53,6 +54,15 @@ export const clipAnnouncementSchema = z.strictObject({
   motionStartedAt: z.number().int().nonnegative().optional(),
   thumbnail: thumbnailRefSchema.optional(),
   detections: z.array(detectionSchema).max(20).optional(),
+  /**
+   * base64url of the SHA-256 of each encrypted record, in order (clipFraming.ts `clipRecordHashes`): lets a
+   * phone play records as they arrive, knowing each is the hub's. Absent for clips too long to list.
+   */
+  recordHashes: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .max(Math.ceil((maxListedRecords * recordHashLength * 4) / 3))
+    .optional(),
 })
 
 /**

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest"
 import {
   clipChunkSize,
   clipHeaderLength,
+  clipRecordHashes,
   concatBytes,
   encryptClip,
   importClipKey,
@@ -114,6 +115,33 @@ describe("decryptClipStream", () => {
     const { chunks, error } = await collect(decryptClipStream(bodyOf(tampered, [blob.length]), key))
     expect(error).toMatchObject({ code: "CLIP_TAMPERED" })
     expect(chunks).toHaveLength(0)
+  })
+
+  it("with the hub's record list, yields no record a member forged with the shared clip key", async () => {
+    const { key, plain, blob } = await fixture()
+    const recordHashes = (await clipRecordHashes(blob))!
+    expect(recordHashes).toHaveLength(4 * 32)
+    // The hub's own clip streams whole.
+    const ok = await collect(decryptClipStream(bodyOf(blob, [5000]), key, { recordHashes }))
+    expect(ok.error).toBeUndefined()
+    expect(concatBytes(...ok.chunks)).toEqual(plain)
+
+    // A member (it holds the clip key) seals other video of its own under the same key and clip id: every
+    // record verifies under AES-GCM, so without the list the forged first records would play.
+    const forgedPlain = plain.slice()
+    forgedPlain.fill(7, clipChunkSize, clipChunkSize * 2)
+    const forged = await encryptClip(key, forgedPlain)
+    const unchecked = await collect(decryptClipStream(bodyOf(forged, [5000]), key))
+    expect(unchecked.error).toBeUndefined()
+    const checked = await collect(decryptClipStream(bodyOf(forged, [5000]), key, { recordHashes }))
+    expect(checked.error).toMatchObject({ code: "CLIP_TAMPERED" })
+    expect(checked.chunks).toHaveLength(1) // record 0 is the hub's; record 1 never comes out
+
+    // A list that ends early (the clip was cut to fewer records, or a record was added) fails too.
+    const short = recordHashes.subarray(0, 3 * 32)
+    const cut = await collect(decryptClipStream(bodyOf(blob, [5000]), key, { recordHashes: short }))
+    expect(cut.error).toMatchObject({ code: "CLIP_TAMPERED" })
+    expect(cut.chunks).toHaveLength(2)
   })
 
   it("fails a well-formed clip that is not the announced blob, after the last record", async () => {

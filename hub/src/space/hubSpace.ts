@@ -20,6 +20,7 @@ import {
   SpaceSession,
   decodeKeyPackage,
   encodeInvite,
+  clipRecordHashes,
   encryptClip,
   exportClipKey,
   exportFrameKey,
@@ -35,6 +36,7 @@ import {
   sha256,
   signHubMessage,
   toBase64,
+  toBase64Url,
   toHex,
   verifyJoinRequest,
   VigilError,
@@ -1169,6 +1171,7 @@ export class HubSpace {
         ...(clip.motionStartedAt !== undefined ? { motionStartedAt: clip.motionStartedAt } : {}),
         ...(thumbnail ? { thumbnail: thumbnail.ref } : {}),
         ...(clip.detections?.length ? { detections: clip.detections.slice(0, 20).map(detectionInfo) } : {}),
+        ...(sealedClip.recordHashes ? { recordHashes: toBase64Url(sealedClip.recordHashes) } : {}),
       })
       const sealed = await this.session.seal(announcement)
       await this.applyLocked([
@@ -1215,6 +1218,7 @@ export class HubSpace {
     await writeFileAtomic(path, blob)
     return {
       ref: { clipId: id, blobId, size: blob.length },
+      recordHashes: await clipRecordHashes(blob),
       epoch,
       entry: { kind: "blob", blobId, path } as NewOutboxEntry,
     }

@@ -15,6 +15,7 @@ import {
   exportClipKey,
   exportFrameKey,
   fromBase64,
+  fromBase64Url,
   importClipKey,
   mlsWireformat,
   openDeviceRoster,
@@ -71,6 +72,8 @@ export interface ClipSource {
   headers: Record<string, string>
   /** SHA-256 (hex) of the whole stored blob, as the hub announced it. */
   blobId: string
+  /** The hub-signed SHA-256 of each record, when the announcement listed them. */
+  recordHashes?: Uint8Array
   key: ClipKey
 }
 
@@ -624,6 +627,7 @@ export class PhoneSpace {
       ...(msg.motionStartedAt !== undefined ? { motionStartedAt: msg.motionStartedAt } : {}),
       ...(thumbnail ? { thumbnail } : {}),
       ...(msg.detections ? { detections: msg.detections } : {}),
+      ...(msg.recordHashes ? { recordHashes: msg.recordHashes } : {}),
     }
   }
 
@@ -657,6 +661,7 @@ export class PhoneSpace {
       url: `${this.device.signalUrl.replace(/\/+$/, "")}${path}`,
       headers: { authorization: `Bearer ${this.device.token}` },
       blobId: event.blobId,
+      ...(event.recordHashes ? { recordHashes: fromBase64Url(event.recordHashes) } : {}),
       key: await importClipKey(event.clipId as ClipId, fromBase64(event.secret)),
     }
   }

@@ -93,6 +93,8 @@ export interface EventRecord {
   mimeType: string
   /** base64 of the clip secret exported from the announcing epoch */
   secret: string
+  /** base64url of the hub-signed SHA-256 of each encrypted record (clip announcements that list them). */
+  recordHashes?: string
   seen: boolean
 }
 

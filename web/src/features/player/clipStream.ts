@@ -16,6 +16,8 @@ function join(parts: Uint8Array[]): Uint8Array {
 export interface DecryptStreamOptions {
   /** SHA-256 (hex) the whole ciphertext must have: the blob id the hub signed. Checked at the end. */
   blobId?: string
+  /** The hub-signed SHA-256 of each record (`clipRecordHashes`): each record is checked before it is opened. */
+  recordHashes?: Uint8Array
   /** Called with the ciphertext bytes received so far, for progress. */
   onBytes?: (received: number) => void
 }
@@ -31,7 +33,7 @@ export async function* decryptClipStream(
   key: ClipKey,
   options: DecryptStreamOptions = {},
 ): AsyncGenerator<Uint8Array, void, undefined> {
-  const decryptor = new ClipDecryptor(key)
+  const decryptor = new ClipDecryptor(key, options.recordHashes)
   const ciphertext: Uint8Array[] = []
   let pending: Uint8Array[] = []
   let pendingBytes = 0

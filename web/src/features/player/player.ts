@@ -205,8 +205,12 @@ export class ClipPlayer {
       const parts: Uint8Array[] = []
       let sink: MseSink | undefined
       let probing = true
+      // Without the hub's record list (older clips), a record is only known to come from a member of the
+      // space until the whole blob's hash checks out at the end: then nothing plays before that.
+      const streamable = source.recordHashes !== undefined
       const stream = decryptClipStream(response.body, source.key, {
         blobId: source.blobId,
+        ...(source.recordHashes ? { recordHashes: source.recordHashes } : {}),
         onBytes: (n) => {
           if (total > 0)
             this.status.textContent = `Downloaded ${Math.min(100, Math.round((n / total) * 100))}%`
@@ -224,6 +228,7 @@ export class ClipPlayer {
         if (scan.kind === "unplayable") throw new Error(`it is not a playable video (${scan.reason})`)
         probing = false
         if (
+          streamable &&
           scan.fragmented &&
           typeof MediaSource !== "undefined" &&
           MediaSource.isTypeSupported(scan.mimeType)
