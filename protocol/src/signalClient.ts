@@ -363,12 +363,20 @@ export class SignalClient {
   }
 
   /** Downloads a blob, or a byte range of it. */
-  async getBlob(spaceId: string, blobId: string, range?: BlobRange): Promise<Uint8Array> {
+  async getBlob(
+    spaceId: string,
+    blobId: string,
+    range?: BlobRange,
+    options: { maxBytes?: number } = {},
+  ): Promise<Uint8Array> {
     const headers = range === undefined ? undefined : { range: rangeHeader(range) }
     const response = await this.#request("GET", `/v1/spaces/${enc(spaceId)}/blobs/${enc(blobId)}`, {
       headers,
     })
-    const bytes = new Uint8Array(await response.arrayBuffer())
+    const bytes =
+      options.maxBytes === undefined
+        ? new Uint8Array(await response.arrayBuffer())
+        : await readAtMost(response, options.maxBytes)
     // A proxy may drop the Range header and send 200 with everything: cut the range out ourselves.
     if (range !== undefined && response.status === 200) return sliceRange(bytes, range)
     return bytes
@@ -647,4 +655,36 @@ function pollQuery(after: number, waitMs: number | undefined): string {
   const query = new URLSearchParams({ after: String(after) })
   if (waitMs !== undefined) query.set("wait", String(waitMs))
   return query.toString()
+}
+
+/**
+ * Reads a response body, giving up (typed error, download cancelled) past `maxBytes`: for bodies whose size
+ * the caller knows from a signed message, so an untrusted relay cannot make it buffer more.
+ */
+async function readAtMost(response: Response, maxBytes: number): Promise<Uint8Array> {
+  if (!response.body) return new Uint8Array(await response.arrayBuffer())
+  const reader = response.body.getReader()
+  const parts: Uint8Array[] = []
+  let total = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    total += value.length
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined)
+      throw new SignalError(
+        response.status,
+        "BAD_RESPONSE",
+        `relay sent more than the expected ${maxBytes} bytes`,
+      )
+    }
+    parts.push(value)
+  }
+  const out = new Uint8Array(total)
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
 }

@@ -35,6 +35,13 @@ describe("SignalClient against the relay", () => {
     expect(await phone.getBlob(spaceId, blobId)).toEqual(clip)
     expect(await phone.getBlob(spaceId, blobId, { start: 10, end: 19 })).toEqual(clip.subarray(10, 20))
     expect(await phone.getBlob(spaceId, blobId, { start: 69_990 })).toEqual(clip.subarray(69_990))
+    // With a size known from a signed message, a larger body is refused instead of buffered.
+    expect(await phone.getBlob(spaceId, blobId, undefined, { maxBytes: clip.length })).toEqual(clip)
+    await expect(
+      phone.getBlob(spaceId, blobId, undefined, { maxBytes: clip.length - 1 }),
+    ).rejects.toMatchObject({
+      code: "BAD_RESPONSE",
+    })
     expect(await phone.getBlob(spaceId, blobId, { suffix: 3 })).toEqual(clip.subarray(-3))
 
     const polling = phone.fetchMailbox(0, 10_000)

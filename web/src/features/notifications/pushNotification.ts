@@ -125,7 +125,8 @@ async function loadThumbnail(
   const ref = notice.thumbnail
   if (!ref || ref.size > maxThumbnailBytes * 2) return undefined
   const { secret } = await exportClipKey(session, ref.clipId as ClipId)
-  const blob = await client.getBlob(notice.spaceId, ref.blobId)
+  // The hub signed the size: the relay cannot make the worker buffer more than that.
+  const blob = await client.getBlob(notice.spaceId, ref.blobId, undefined, { maxBytes: ref.size })
   if (toHex(await sha256(blob)) !== ref.blobId) return undefined
   const jpeg = await decryptClip(await importClipKey(ref.clipId as ClipId, secret), blob)
   return jpeg.length <= maxThumbnailBytes ? `data:image/jpeg;base64,${toBase64(jpeg)}` : undefined
