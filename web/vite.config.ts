@@ -77,6 +77,23 @@ const cspMetaPlugin = {
   },
 }
 
+/**
+ * The worker is built by vite-plugin-pwa in a second, inline build that does not take the CLI's
+ * `--logLevel`: `npm start` (scripts/lib/buildWeb.mjs) asks for a quiet build through the environment.
+ */
+const quietWorkerBuild = {
+  name: "vigil:quiet-worker-build",
+  config(config: { build?: { rollupOptions?: { output?: unknown } } }) {
+    // vite-plugin-pwa still names the option Rolldown renamed (and warns about): same meaning, new name.
+    const output = config.build?.rollupOptions?.output as Record<string, unknown> | undefined
+    if (output && "inlineDynamicImports" in output) {
+      output.codeSplitting = !output.inlineDynamicImports
+      delete output.inlineDynamicImports
+    }
+    return process.env.VIGIL_QUIET_BUILD ? { logLevel: "error" as const } : {}
+  },
+}
+
 // The build is reproducible (docs/06-reproducible-builds.md): file names and bytes depend only on the
 // sources and the lockfile, never on the checkout's path, the clock or the order a directory lists in.
 export default defineConfig({
@@ -101,7 +118,7 @@ export default defineConfig({
       // the public/ directory happens to list.
       includeManifestIcons: false,
       injectManifest: {
-        buildPlugins: { vite: [classicWorkerPlugin] },
+        buildPlugins: { vite: [classicWorkerPlugin, quietWorkerBuild] },
         globPatterns: ["**/*.{js,css,html,png,svg,webmanifest}"],
         // Glob results come in directory-listing order, which differs between filesystems; the precache
         // list is part of sw.js, so sort it. Revisions are MD5s of file contents, names carry content hashes.

@@ -28,6 +28,7 @@ export function buildWebIfStale({ force = false } = {}) {
   console.log("Building the PWA…")
   const result = spawnSync("npx", ["vite", "build", "--logLevel", "error"], {
     cwd: join(root, "web"),
+    env: { ...process.env, VIGIL_QUIET_BUILD: "1" },
     stdio: "inherit",
   })
   if (result.status !== 0) {
