@@ -46,7 +46,7 @@ const entry = `
 import { LocalStore } from "./store/db.ts"
 import { Timeline } from "./features/events/timeline.ts"
 import { openPlayer } from "./features/player/player.ts"
-import { encryptClip, importClipKey, randomBytes, sha256, toHex } from "@vigil/protocol"
+import { clipRecordHashes, encryptClip, importClipKey, randomBytes, sha256, toHex } from "@vigil/protocol"
 const labels = ["person", "pet", "vehicle", "motion"]
 const cameras = [["door", "Front door"], ["garden", "Garden"], ["drive", "Driveway"]]
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
@@ -63,7 +63,9 @@ window.bench = {
     const event = { id: clipId, clipId, blobId, spaceId: "s", size: blob.length, cameraId: "door",
       cameraName: "Front door", label: "person", startedAt: now - 30000, endedAt: now, mimeType: "video/mp4",
       secret: "", seen: false }
-    const host = { clipSource: async () => ({ url: "/slow/" + name, headers: {}, blobId, key }), deleteMedia: async () => {} }
+    // As the hub announces it: with its signed list of record hashes, which is what lets the player stream.
+    const recordHashes = await clipRecordHashes(blob)
+    const host = { clipSource: async () => ({ url: "/slow/" + name, headers: {}, blobId, key, recordHashes }), deleteMedia: async () => {} }
     const t0 = performance.now()
     const player = openPlayer({ host, event, onDeleted: async () => {}, onClose: () => {} })
     let firstFrameMs
