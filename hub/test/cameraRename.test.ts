@@ -9,33 +9,10 @@ import { join } from "node:path"
 import { Writable } from "node:stream"
 import { pino } from "pino"
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
-import {
-  SignalClient,
-  SpaceSession,
-  confirmationCode,
-  newPairingNonce,
-  createPendingJoin,
-  decodeDiscoveryAnnouncement,
-  encodeDiscoveryRoomMessage,
-  encodePairingConfirmation,
-  isPairingNoticeBytes,
-  mlsWireformat,
-  openDeviceRoster,
-  openPairingResult,
-  openSignedHubMessage,
-  peekEnvelopeKind,
-  pendingSignatureKeys,
-  signDeviceRequest,
-  type CameraId,
-  type DeviceId,
-  type DeviceRequest,
-  type DeviceRoster,
-  type HubMessage,
-  type Member,
-  type PairingResult,
-} from "@vigil/protocol"
+import { type CameraId, type DeviceId, type DeviceRequest, type DeviceRoster } from "@vigil/protocol"
 import { startTestRelay } from "@vigil/signal"
 import { HubSpace, type DiscoveryRequest } from "../src/space/hubSpace.ts"
+import { rawPhone as makeRawPhone } from "./support/rawPhone.ts"
 
 const cameras = [
   { id: "front-door", name: "Front door" },
@@ -78,109 +55,8 @@ afterEach(async () => {
 const logCount = (msg: string) => logs.filter((l) => l.includes(`"msg":"${msg}"`)).length
 
 /** A phone made of protocol parts only: pairs by discovery, collects rosters and hub messages. */
-async function rawPhone(name: string) {
-  const device = await new SignalClient({ baseUrl: relay.url }).registerDevice("phone")
-  const client = new SignalClient({ baseUrl: relay.url, token: device.token })
-  const deviceId = device.deviceId as DeviceId
-  let after = 0
-  let session: SpaceSession | undefined
-  let hubMember: Member | undefined
-  let pending: Awaited<ReturnType<typeof createPendingJoin>> | undefined
-  const results: PairingResult[] = []
-  const rosters: DeviceRoster[] = []
-  const messages: HubMessage[] = []
-
-  async function follow() {
-    for (const m of await client.fetchMailbox(after, 0)) {
-      after = m.seq
-      if (isPairingNoticeBytes(m.body)) continue
-      if (mlsWireformat(m.body) === "mls_welcome") {
-        session = await SpaceSession.join({
-          welcome: m.body,
-          pending: pending!,
-          trust: () => true,
-          persist: async () => {},
-        })
-        hubMember = session.members().find((x) => x.identity.role === "hub")
-        continue
-      }
-      const incoming = await session!.open(m.body, hubMember!.leafIndex)
-      if (incoming.kind !== "application") continue
-      const hubKey = hubMember!.signaturePublicKey
-      if (peekEnvelopeKind(incoming.data) === "device-roster") {
-        rosters.push(await openDeviceRoster(incoming.data, session!.groupId, hubKey, session!.signature))
-        continue
-      }
-      try {
-        messages.push(await openSignedHubMessage(incoming.data, session!.groupId, hubKey, session!.signature))
-      } catch {
-        results.push(await openPairingResult(incoming.data, session!.groupId, hubKey, session!.signature))
-      }
-    }
-  }
-
-  return {
-    deviceId,
-    rosters,
-    messages,
-    follow,
-    /** Pairs through discovery; `answer` is the person at the hub saying yes. */
-    async pair(asked: () => number, answer: () => void) {
-      let roomId = ""
-      await vi.waitFor(
-        async () => {
-          const a = (await client.listPairingAnnouncements()).find(
-            (x) => decodeDiscoveryAnnouncement(x.name).name === "Home",
-          )
-          if (!a) throw new Error("not announced yet")
-          roomId = a.roomId
-        },
-        { timeout: 10_000, interval: 100 },
-      )
-      const before = asked()
-      pending = await createPendingJoin({ role: "phone", deviceId })
-      const { nonce, commitment } = await newPairingNonce()
-      await client.postToRoom(
-        roomId,
-        encodeDiscoveryRoomMessage({
-          kind: "join",
-          deviceId,
-          deviceName: name,
-          keyPackage: pending.keyPackage,
-          commitment,
-        }),
-      )
-      await vi.waitFor(
-        async () => {
-          await follow()
-          if (!session) throw new Error("no Welcome yet")
-        },
-        { timeout: 10_000, interval: 100 },
-      )
-      await client.postToRoom(roomId, encodeDiscoveryRoomMessage({ kind: "reveal", deviceId, nonce }))
-      const code = await confirmationCode(session!.epochAuthenticator, nonce)
-      await vi.waitFor(() => expect(asked()).toBe(before + 1), { timeout: 10_000 })
-      answer()
-      const sealed = await session!.seal(encodePairingConfirmation(deviceId, code))
-      await client.postToRoom(roomId, encodeDiscoveryRoomMessage({ kind: "confirm", deviceId, sealed }))
-      await vi.waitFor(
-        async () => {
-          await follow()
-          if (results.length === 0) throw new Error("no result yet")
-        },
-        { timeout: 15_000, interval: 100 },
-      )
-      expect(results[0]).toMatchObject({ accepted: true })
-    },
-    async send(request: DeviceRequest, key = pendingSignatureKeys(pending!).signKey) {
-      const signed = await signDeviceRequest(request, session!.groupId, key, session!.signature)
-      await client.sendToMailbox(hub.deviceId, await session!.seal(signed))
-    },
-    get signKey() {
-      return pendingSignatureKeys(pending!).signKey
-    },
-  }
-}
+const rawPhone = (name: string) =>
+  makeRawPhone({ relayUrl: relay.url, hubDeviceId: () => hub.deviceId, hubName: "Home" }, name)
 
 /** Phones A and B paired by discovery, both up to date. */
 async function twoPhones() {
@@ -241,7 +117,7 @@ describe("renaming a camera from a phone", () => {
     expect((await rosterWhere(b, (r) => r.cameras.length === 2)).cameras).toEqual(cameras)
 
     const now = Date.now()
-    await a.send(rename(a.deviceId, "front-door", "Porch", now))
+    await a.sendDeviceRequest(rename(a.deviceId, "front-door", "Porch", now))
     const porch = [
       { id: "front-door", name: "Porch" },
       { id: "garden", name: "Garden" },
@@ -294,7 +170,7 @@ describe("renaming a camera from a phone", () => {
 
     // Renaming back to the config's name leaves no override.
     const seen = b.rosters.length
-    await a.send(rename(a.deviceId, "front-door", "Front door", now + 1))
+    await a.sendDeviceRequest(rename(a.deviceId, "front-door", "Front door", now + 1))
     await rosterWhere(b, (r) => r.cameras[0]?.name === "Front door", seen)
     expect(hub.cameras).toEqual(cameras)
   })
@@ -306,11 +182,11 @@ describe("renaming a camera from a phone", () => {
     const refusedBefore = logCount("refused a message in the hub mailbox")
     const now = Date.now()
     // Forged (B's key, A's name), foreign sender (B naming A), stale, unknown camera, bad name.
-    await a.send(rename(a.deviceId, "front-door", "Forged", now), b.signKey)
-    await b.send(rename(a.deviceId, "front-door", "Foreign", now))
-    await a.send(rename(a.deviceId, "front-door", "Stale", now - 120_000))
-    await a.send(rename(a.deviceId, "attic", "Attic", now))
-    await a.send(rename(a.deviceId, "front-door", "Bad\u202ename", now + 1))
+    await a.sendDeviceRequest(rename(a.deviceId, "front-door", "Forged", now), b.signKey)
+    await b.sendDeviceRequest(rename(a.deviceId, "front-door", "Foreign", now))
+    await a.sendDeviceRequest(rename(a.deviceId, "front-door", "Stale", now - 120_000))
+    await a.sendDeviceRequest(rename(a.deviceId, "attic", "Attic", now))
+    await a.sendDeviceRequest(rename(a.deviceId, "front-door", "Bad\u202ename", now + 1))
     await vi.waitFor(() => expect(logCount("refused a message in the hub mailbox")).toBe(refusedBefore + 5), {
       timeout: 15_000,
     })
@@ -319,11 +195,11 @@ describe("renaming a camera from a phone", () => {
 
     // The genuine request goes through once; its replay is refused and changes nothing.
     const request = rename(a.deviceId, "garden", "Back garden", now + 2)
-    await a.send(request)
+    await a.sendDeviceRequest(request)
     await rosterWhere(a, (r) => r.cameras[1]?.name === "Back garden")
-    await b.send(rename(b.deviceId, "garden", "Yard", now + 3))
+    await b.sendDeviceRequest(rename(b.deviceId, "garden", "Yard", now + 3))
     await rosterWhere(a, (r) => r.cameras[1]?.name === "Yard")
-    await a.send(request)
+    await a.sendDeviceRequest(request)
     await vi.waitFor(() => expect(logCount("refused a message in the hub mailbox")).toBe(refusedBefore + 6), {
       timeout: 15_000,
     })

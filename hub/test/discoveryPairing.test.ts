@@ -9,32 +9,10 @@ import { join } from "node:path"
 import { Writable } from "node:stream"
 import { pino } from "pino"
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
-import {
-  SignalClient,
-  SpaceSession,
-  confirmationCode,
-  newPairingNonce,
-  defaultSuiteName,
-  loadSuite,
-  createPendingJoin,
-  decodeDiscoveryAnnouncement,
-  encodeDiscoveryRoomMessage,
-  encodePairingConfirmation,
-  isPairingNoticeBytes,
-  openPairingNotice,
-  signPairingApproval,
-  type PairingNotice,
-  mlsWireformat,
-  openPairingResult,
-  pendingSignatureKeys,
-  signDeviceRequest,
-  type DeviceId,
-  type DeviceRequest,
-  type Member,
-  type PairingResult,
-} from "@vigil/protocol"
+import { createPendingJoin, encodeDiscoveryRoomMessage, pendingSignatureKeys } from "@vigil/protocol"
 import { startTestRelay } from "@vigil/signal"
 import { HubSpace, type DiscoveryRequest } from "../src/space/hubSpace.ts"
+import { rawPhone as makeRawPhone } from "./support/rawPhone.ts"
 
 let relay: Awaited<ReturnType<typeof startTestRelay>>
 let dataDir: string
@@ -66,148 +44,9 @@ afterEach(async () => {
 
 const logCount = (msg: string) => logs.filter((l) => l.includes(`"msg":"${msg}"`)).length
 
-/** A phone made of protocol parts only, so the test can also misbehave. */
-async function rawPhone(name: string) {
-  const device = await new SignalClient({ baseUrl: relay.url }).registerDevice("phone")
-  const client = new SignalClient({ baseUrl: relay.url, token: device.token })
-  const deviceId = device.deviceId as DeviceId
-  let after = 0
-  let session: SpaceSession | undefined
-  let hubMember: Member | undefined
-  let signKey: Uint8Array | undefined
-  const results: PairingResult[] = []
-  const notices: PairingNotice[] = []
-
-  /** Reads the mailbox: joins from a Welcome, follows commits, collects pairing results. */
-  async function follow() {
-    const messages = await client.fetchMailbox(after, 0)
-    for (const m of messages) {
-      after = m.seq
-      if (isPairingNoticeBytes(m.body)) {
-        notices.push(
-          await openPairingNotice(
-            m.body,
-            session!.groupId,
-            hubMember!.signaturePublicKey,
-            session!.signature,
-          ),
-        )
-        continue
-      }
-      if (mlsWireformat(m.body) === "mls_welcome") {
-        session = await SpaceSession.join({
-          welcome: m.body,
-          pending: pending!,
-          trust: () => true,
-          persist: async () => {},
-        })
-        hubMember = session.members().find((x) => x.identity.role === "hub")
-        continue
-      }
-      const incoming = await session!.open(m.body, hubMember!.leafIndex)
-      if (incoming.kind !== "application") continue
-      try {
-        results.push(
-          await openPairingResult(
-            incoming.data,
-            session!.groupId,
-            hubMember!.signaturePublicKey,
-            session!.signature,
-          ),
-        )
-      } catch {
-        // a roster or another hub message
-      }
-    }
-  }
-
-  let pending: Awaited<ReturnType<typeof createPendingJoin>> | undefined
-  let roomId = ""
-  return {
-    deviceId,
-    client,
-    results,
-    notices,
-    follow,
-    get session() {
-      return session
-    },
-    async join(revealOverride?: Uint8Array) {
-      await vi.waitFor(
-        async () => {
-          const list = await client.listPairingAnnouncements()
-          const a = list.find((x) => decodeDiscoveryAnnouncement(x.name).name === "Porch")
-          if (!a) throw new Error("not announced yet")
-          roomId = a.roomId
-        },
-        { timeout: 10_000, interval: 100 },
-      )
-      pending = await createPendingJoin({ role: "phone", deviceId })
-      signKey = pendingSignatureKeys(pending).signKey
-      const { nonce, commitment } = await newPairingNonce()
-      await client.postToRoom(
-        roomId,
-        encodeDiscoveryRoomMessage({
-          kind: "join",
-          deviceId,
-          deviceName: name,
-          keyPackage: pending.keyPackage,
-          commitment,
-        }),
-      )
-      await vi.waitFor(
-        async () => {
-          await follow()
-          if (!session) throw new Error("no Welcome yet")
-        },
-        { timeout: 10_000, interval: 100 },
-      )
-      await client.postToRoom(
-        roomId,
-        encodeDiscoveryRoomMessage({ kind: "reveal", deviceId, nonce: revealOverride ?? nonce }),
-      )
-      return confirmationCode(session!.epochAuthenticator, nonce)
-    },
-    async confirm(code: string) {
-      const sealed = await session!.seal(encodePairingConfirmation(deviceId, code))
-      await client.postToRoom(roomId, encodeDiscoveryRoomMessage({ kind: "confirm", deviceId, sealed }))
-    },
-    postRaw(bytes: Uint8Array) {
-      return client.postToRoom(roomId, bytes)
-    },
-    get roomId() {
-      return roomId
-    },
-    async result() {
-      await vi.waitFor(
-        async () => {
-          await follow()
-          if (results.length === 0) throw new Error("no result yet")
-        },
-        { timeout: 15_000, interval: 100 },
-      )
-      return results[0]!
-    },
-    async sendDeviceRequest(request: DeviceRequest, key = signKey!) {
-      const signed = await signDeviceRequest(request, session!.groupId, key, session!.signature)
-      await client.sendToMailbox(hub.deviceId, await session!.seal(signed))
-    },
-    get signKey() {
-      return signKey!
-    },
-    /** Posts an approval of `target` with `code` into `room`, signed with `key` (this phone's by default). */
-    async approve(room: string, target: DeviceId, code: string, groupId: Uint8Array, key = signKey!) {
-      const { signature } = await loadSuite(defaultSuiteName)
-      const signed = await signPairingApproval(
-        { kind: "pairing-approve", deviceId, target, code, approve: true },
-        groupId,
-        key,
-        signature,
-      )
-      await client.postToRoom(room, encodeDiscoveryRoomMessage({ kind: "approve", deviceId, signed }))
-    },
-  }
-}
+/** A phone made of protocol parts only, so the test can also misbehave (hub/test/support/rawPhone.ts). */
+const rawPhone = (name: string) =>
+  makeRawPhone({ relayUrl: relay.url, hubDeviceId: () => hub.deviceId, hubName: "Porch" }, name)
 
 /** The hub's answers, decided by the test; `asked` resolves with each request the hub shows. */
 function hubConsole() {

@@ -1,0 +1,197 @@
+/**
+ * A phone made of protocol parts only, for hub tests against a real relay: it pairs by discovery step by
+ * step (so a test can also misbehave), follows the hub's epochs, and collects what the hub sends it.
+ */
+import { expect, vi } from "vitest"
+import {
+  SignalClient,
+  SpaceSession,
+  confirmationCode,
+  createPendingJoin,
+  decodeDiscoveryAnnouncement,
+  defaultSuiteName,
+  encodeDiscoveryRoomMessage,
+  encodePairingConfirmation,
+  isPairingNoticeBytes,
+  loadSuite,
+  mlsWireformat,
+  newPairingNonce,
+  openDeviceRoster,
+  openPairingNotice,
+  openPairingResult,
+  openSignedHubMessage,
+  peekEnvelopeKind,
+  pendingSignatureKeys,
+  signDeviceRequest,
+  signPairingApproval,
+  type DeviceId,
+  type DeviceRequest,
+  type DeviceRoster,
+  type HubMessage,
+  type Member,
+  type PairingNotice,
+  type PairingResult,
+} from "@vigil/protocol"
+
+export interface RawPhoneSetup {
+  relayUrl: string
+  /** The hub under test (read at each use: tests reopen it). */
+  hubDeviceId: () => string
+  /** The name the hub announces itself under. */
+  hubName: string
+}
+
+export type RawPhone = Awaited<ReturnType<typeof rawPhone>>
+
+export async function rawPhone(setup: RawPhoneSetup, name: string) {
+  const device = await new SignalClient({ baseUrl: setup.relayUrl }).registerDevice("phone")
+  const client = new SignalClient({ baseUrl: setup.relayUrl, token: device.token })
+  const deviceId = device.deviceId as DeviceId
+  let after = 0
+  let session: SpaceSession | undefined
+  let hubMember: Member | undefined
+  let pending: Awaited<ReturnType<typeof createPendingJoin>> | undefined
+  let roomId = ""
+  const results: PairingResult[] = []
+  const notices: PairingNotice[] = []
+  const rosters: DeviceRoster[] = []
+  const messages: HubMessage[] = []
+  const signKey = () => pendingSignatureKeys(pending!).signKey
+
+  /** Reads the mailbox: joins from a Welcome, follows commits, sorts what the hub sent. */
+  async function follow() {
+    for (const m of await client.fetchMailbox(after, 0)) {
+      after = m.seq
+      if (isPairingNoticeBytes(m.body)) {
+        const hubKey = hubMember!.signaturePublicKey
+        notices.push(await openPairingNotice(m.body, session!.groupId, hubKey, session!.signature))
+        continue
+      }
+      if (mlsWireformat(m.body) === "mls_welcome") {
+        session = await SpaceSession.join({
+          welcome: m.body,
+          pending: pending!,
+          trust: () => true,
+          persist: async () => {},
+        })
+        hubMember = session.members().find((x) => x.identity.role === "hub")
+        continue
+      }
+      const incoming = await session!.open(m.body, hubMember!.leafIndex)
+      if (incoming.kind !== "application") continue
+      const hubKey = hubMember!.signaturePublicKey
+      if (peekEnvelopeKind(incoming.data) === "device-roster") {
+        rosters.push(await openDeviceRoster(incoming.data, session!.groupId, hubKey, session!.signature))
+        continue
+      }
+      try {
+        messages.push(await openSignedHubMessage(incoming.data, session!.groupId, hubKey, session!.signature))
+      } catch {
+        results.push(await openPairingResult(incoming.data, session!.groupId, hubKey, session!.signature))
+      }
+    }
+  }
+
+  const phone = {
+    deviceId,
+    client,
+    results,
+    notices,
+    rosters,
+    messages,
+    follow,
+    get session() {
+      return session
+    },
+    get roomId() {
+      return roomId
+    },
+    get signKey() {
+      return signKey()
+    },
+    /**
+     * Finds the hub's announcement, joins, waits for the Welcome and reveals the nonce (another one with
+     * `revealOverride`); returns the code this phone shows.
+     */
+    async join(revealOverride?: Uint8Array): Promise<string> {
+      await vi.waitFor(
+        async () => {
+          const list = await client.listPairingAnnouncements()
+          const a = list.find((x) => decodeDiscoveryAnnouncement(x.name).name === setup.hubName)
+          if (!a) throw new Error("not announced yet")
+          roomId = a.roomId
+        },
+        { timeout: 10_000, interval: 100 },
+      )
+      pending = await createPendingJoin({ role: "phone", deviceId })
+      const { nonce, commitment } = await newPairingNonce()
+      await client.postToRoom(
+        roomId,
+        encodeDiscoveryRoomMessage({
+          kind: "join",
+          deviceId,
+          deviceName: name,
+          keyPackage: pending.keyPackage,
+          commitment,
+        }),
+      )
+      await vi.waitFor(
+        async () => {
+          await follow()
+          if (!session) throw new Error("no Welcome yet")
+        },
+        { timeout: 10_000, interval: 100 },
+      )
+      await client.postToRoom(
+        roomId,
+        encodeDiscoveryRoomMessage({ kind: "reveal", deviceId, nonce: revealOverride ?? nonce }),
+      )
+      return confirmationCode(session!.epochAuthenticator, nonce)
+    },
+    /** "Codes match" on this phone: the confirmation sealed in the pending epoch. */
+    async confirm(code: string) {
+      const sealed = await session!.seal(encodePairingConfirmation(deviceId, code))
+      await client.postToRoom(roomId, encodeDiscoveryRoomMessage({ kind: "confirm", deviceId, sealed }))
+    },
+    postRaw(bytes: Uint8Array) {
+      return client.postToRoom(roomId, bytes)
+    },
+    /** The hub's pairing result, once it came. */
+    async result(): Promise<PairingResult> {
+      await vi.waitFor(
+        async () => {
+          await follow()
+          if (results.length === 0) throw new Error("no result yet")
+        },
+        { timeout: 15_000, interval: 100 },
+      )
+      return results[0]!
+    },
+    /** Pairs all the way; `answer` is the person at the hub saying yes once `asked()` went up by one. */
+    async pair(asked: () => number, answer: () => void) {
+      const before = asked()
+      const code = await phone.join()
+      await vi.waitFor(() => expect(asked()).toBe(before + 1), { timeout: 10_000 })
+      answer()
+      await phone.confirm(code)
+      expect(await phone.result()).toMatchObject({ accepted: true })
+    },
+    /** A device request signed with `key` (this phone's by default), sealed and mailed to the hub. */
+    async sendDeviceRequest(request: DeviceRequest, key = signKey()) {
+      const signed = await signDeviceRequest(request, session!.groupId, key, session!.signature)
+      await client.sendToMailbox(setup.hubDeviceId(), await session!.seal(signed))
+    },
+    /** Posts an approval of `target` with `code` into `room`, signed with `key` (this phone's by default). */
+    async approve(room: string, target: DeviceId, code: string, groupId: Uint8Array, key = signKey()) {
+      const { signature } = await loadSuite(defaultSuiteName)
+      const signed = await signPairingApproval(
+        { kind: "pairing-approve", deviceId, target, code, approve: true },
+        groupId,
+        key,
+        signature,
+      )
+      await client.postToRoom(room, encodeDiscoveryRoomMessage({ kind: "approve", deviceId, signed }))
+    },
+  }
+  return phone
+}
