@@ -5,6 +5,7 @@
 import { expect, test } from "@playwright/test"
 import { join } from "node:path"
 import {
+  pairByLink,
   launchPhone,
   listFiles,
   readAll,
@@ -30,13 +31,11 @@ test("a paired phone receives a motion clip and plays it; signal stores no plain
   procs.push(hub)
   const context = await launchPhone(profile)
   try {
-    const link = (await hub.waitForLine(/Pairing link: (\S+)/, 60_000))[1]!
-    expect(link.startsWith(`${signal.url}/#pair=`)).toBe(true)
     const page = context.pages()[0] ?? (await context.newPage())
 
     // Act: pair by opening the link, as a phone would after scanning the hub's code.
-    await page.goto(link)
-    await expect(page.getByTestId("paired-with")).toBeVisible({ timeout: 45_000 })
+    const link = await pairByLink(hub, page)
+    expect(link.startsWith(`${signal.url}/#pair=`)).toBe(true)
     await hub.waitForLine(/Phone paired/)
     await page.screenshot({ path: join(shots, "01-paired.png") })
 

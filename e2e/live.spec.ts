@@ -9,7 +9,14 @@ import { expect, test, type Page } from "@playwright/test"
 import { chromium } from "@playwright/test"
 import { readFile } from "node:fs/promises"
 import { join } from "node:path"
-import { phoneLaunchOptions, removeDir, repoRoot, tempDir, type ManagedProcess } from "./support/harness.ts"
+import {
+  pairByLink,
+  phoneLaunchOptions,
+  removeDir,
+  repoRoot,
+  tempDir,
+  type ManagedProcess,
+} from "./support/harness.ts"
 import { createNetns, netnsUnavailable } from "./support/netns.ts"
 
 const shots = join(repoRoot, "test-results/screenshots")
@@ -73,10 +80,8 @@ test("live view decodes frames peer to peer, survives a hub restart, and signal 
       phoneLaunchOptions(await netns.chromiumWrapper()),
     )
     try {
-      const link = (await hub.waitForLine(/Pairing link: (\S+)/, 60_000))[1]!
       const page = context.pages()[0] ?? (await context.newPage())
-      await page.goto(link)
-      await expect(page.getByTestId("paired-with")).toBeVisible({ timeout: 45_000 })
+      await pairByLink(hub, page)
       await hub.waitForLine(/Phone paired/)
 
       // Act: press Live.

@@ -10,7 +10,14 @@
 import { chromium, expect, test, type Page } from "@playwright/test"
 import { readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { phoneLaunchOptions, removeDir, repoRoot, tempDir, type ManagedProcess } from "./support/harness.ts"
+import {
+  pairByLink,
+  phoneLaunchOptions,
+  removeDir,
+  repoRoot,
+  tempDir,
+  type ManagedProcess,
+} from "./support/harness.ts"
 import { createNatTopology, natUnavailable, publicHost } from "./support/netnsNat.ts"
 
 const shots = join(repoRoot, "test-results/screenshots")
@@ -116,10 +123,8 @@ test("live view goes direct through cone NATs, relayed through symmetric NATs, a
       }
     })
     try {
-      const link = (await hub.waitForLine(/Pairing link: (\S+)/, 60_000))[1]!
       const page = context.pages()[0] ?? (await context.newPage())
-      await page.goto(link)
-      await expect(page.getByTestId("paired-with")).toBeVisible({ timeout: 45_000 })
+      await pairByLink(hub, page)
       await hub.waitForLine(/Phone paired/)
 
       // Case 1 — cone NATs: ICE punches through, the picture comes peer to peer.

@@ -13,6 +13,7 @@ import { join } from "node:path"
 import { chromium, expect, test, type Page } from "@playwright/test"
 import WebSocket from "ws"
 import {
+  pairByLink,
   ManagedProcess,
   phoneLaunchOptions,
   removeDir,
@@ -153,10 +154,8 @@ test("a clip's push shows the decrypted notification with its picture, and tappi
   const context = await launchInspectablePhone(profile)
   await context.grantPermissions(["notifications"], { origin: relay.url })
   try {
-    const link = (await hub.waitForLine(/Pairing link: (\S+)/, 60_000))[1]!
     const app = context.pages()[0] ?? (await context.newPage())
-    await app.goto(link)
-    await expect(app.getByTestId("paired-with")).toBeVisible({ timeout: 45_000 })
+    await pairByLink(hub, app)
     await expect
       .poll(() => app.evaluate(async () => (await navigator.serviceWorker.ready).active?.state))
       .toBe("activated")

@@ -8,6 +8,7 @@ import { existsSync } from "node:fs"
 import { open, readFile } from "node:fs/promises"
 import { join } from "node:path"
 import {
+  pairByLink,
   launchPhone,
   listFiles,
   removeDir,
@@ -36,10 +37,8 @@ test("timeline: unread, filter, streamed playback with seek, save, delete, tampe
   procs.push(hub)
   const context = await launchPhone(profile)
   try {
-    const link = (await hub.waitForLine(/Pairing link: (\S+)/, 60_000))[1]!
     const page = context.pages()[0] ?? (await context.newPage())
-    await page.goto(link)
-    await expect(page.getByTestId("paired-with")).toBeVisible({ timeout: 45_000 })
+    await pairByLink(hub, page)
 
     // A new event appears with its thumbnail and an unread mark.
     const first = clips(page).first()

@@ -7,7 +7,7 @@ import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
-import { chromium, type BrowserContext } from "@playwright/test"
+import { chromium, expect, type BrowserContext, type Page } from "@playwright/test"
 
 export const repoRoot = new URL("../..", import.meta.url).pathname
 
@@ -195,4 +195,15 @@ export function startHubWithConsole(opts: {
   )
   const proc = new ManagedProcess("hub", child)
   return Object.assign(proc, { answer: (line: string) => void child.stdin!.write(`${line}\n`) })
+}
+
+/**
+ * Pairs the phone the quickest way: opens the pairing link the hub printed (as after scanning its QR code)
+ * and waits until the app says it is paired. Returns the link.
+ */
+export async function pairByLink(hub: ManagedProcess, page: Page): Promise<string> {
+  const link = (await hub.waitForLine(/Pairing link: (\S+)/, 60_000))[1]!
+  await page.goto(link)
+  await expect(page.getByTestId("paired-with")).toBeVisible({ timeout: 45_000 })
+  return link
 }
