@@ -2,6 +2,7 @@
 //   manifest.json           what was built from which inputs (no hashes: see manifest.mjs)
 //   hub.mjs, signal.mjs     the bundles
 //   web/                    the PWA, build-digest.json included
+//   node_modules/           what the bundles load at run time: signal's native SQLite addon (better-sqlite3)
 //   vigil-<version>.tar.gz  all of the above under vigil-<version>/, deterministic
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
@@ -13,6 +14,13 @@ import { createManifest, manifestFile, serializeManifest } from "./manifest.mjs"
 import { createTarball } from "./tarball.mjs"
 
 const root = new URL("../..", import.meta.url).pathname
+
+/** Packages a bundle loads from `node_modules/` beside it, and which of their files it needs. */
+const runtimePackages = [
+  { name: "better-sqlite3", files: ["package.json", "LICENSE", "lib", "build/Release/better_sqlite3.node"] },
+  { name: "bindings", files: ["package.json", "LICENSE.md", "bindings.js"] },
+  { name: "file-uri-to-path", files: ["package.json", "LICENSE", "index.js"] },
+]
 
 /** @param {string} path */
 const readJson = (path) => JSON.parse(readFileSync(path, "utf8"))
@@ -45,6 +53,24 @@ try {
     cpSync(join(root, b.outfile), join(out, path))
     artifacts.push({ artifact: b.name, path, package: pkg.name, version: pkg.version })
   }
+  // The native addon the signal bundle leaves out, with the two small packages it loads itself through: the
+  // files a run needs, nothing of its C sources or build leftovers. Built by `npm ci` on this machine, so a
+  // release runs on the same platform and Node ABI it was built on (the manifest records Node's version).
+  for (const pkg of runtimePackages) {
+    const from = join(root, "node_modules", pkg.name)
+    const meta = readJson(join(from, "package.json"))
+    for (const file of pkg.files) {
+      cpSync(join(from, file), join(out, "node_modules", pkg.name, file), { recursive: true })
+    }
+    for (const path of listFiles(join(out, "node_modules", pkg.name))) {
+      artifacts.push({
+        artifact: "runtime",
+        path: `node_modules/${pkg.name}/${path}`,
+        package: meta.name,
+        version: meta.version,
+      })
+    }
+  }
   const web = readJson(join(root, "web/package.json"))
   cpSync(join(root, webOutDir), join(out, webDir), { recursive: true })
   for (const path of listFiles(join(out, webDir))) {
@@ -68,7 +94,7 @@ try {
   const files = listFiles(out).map((path) => ({
     path,
     bytes: readFileSync(join(out, path)),
-    executable: path.endsWith(".mjs") && !path.includes("/"),
+    executable: (path.endsWith(".mjs") && !path.includes("/")) || path.endsWith(".node"),
   }))
   writeFileSync(
     join(out, tarballName),
