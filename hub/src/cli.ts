@@ -15,9 +15,11 @@ import { createLogger } from "./log.ts"
 import { startCameraPipeline, type CameraPipeline } from "./camera/cameraPipeline.ts"
 import { runCamerasCommand, type CommandResult } from "./commands/cameras.ts"
 import { startControlServer } from "./commands/controlSocket.ts"
-import { ConsolePrompt, consoleConfirm, hasConsoleInput } from "./commands/consolePrompt.ts"
+import { ConsolePrompt, hasConsoleInput } from "./commands/consolePrompt.ts"
 import { runPairCommand } from "./commands/pair.ts"
+import { PairingDesk } from "./commands/pairingDesk.ts"
 import { renderQrText } from "./commands/qrText.ts"
+import { probeRtspWith, runSetup } from "./commands/setup.ts"
 import { runStatusCommand } from "./commands/status.ts"
 import { startChildProcessDetector } from "./detect/childProcessDetector.ts"
 import type { ObjectDetector } from "./detect/objectDetector.ts"
@@ -28,6 +30,7 @@ const usage = `Usage: hub [start] [options]       run the cameras and deliver en
        hub pair [options] [--no-wait]  show a one-time pairing code (QR) for a phone
        hub status [options]            what the running hub is doing
        hub cameras list|add|remove     edit the cameras in the config file (hub cameras --help)
+       hub setup --config FILE         ask for the relay, the home's name and the first camera; save them
 
 Options:
   --config FILE          JSON config file (optional; every setting has a default)
@@ -91,10 +94,18 @@ async function runSpaceCommand(command: "pair" | "status", argv: string[]): Prom
   })
   const dataDir = resolve(config.dataDir)
   if (command === "status") return printResult(await runStatusCommand(dataDir))
+  const prompt = hasConsoleInput() ? new ConsolePrompt(process.stdin) : undefined
   return runPairCommand({
     dataDir,
     wait: !values["no-wait"],
     print: (line) => console.log(line),
+    ask: prompt
+      ? async (question) => {
+          console.log(question)
+          const line = await prompt.nextLine(new AbortController().signal)
+          return line === undefined ? undefined : /^y(es)?$/i.test(line)
+        }
+      : undefined,
     openSpace: () =>
       HubSpace.open({
         dataDir,
@@ -111,10 +122,31 @@ async function runSpaceCommand(command: "pair" | "status", argv: string[]): Prom
   })
 }
 
+/** `hub setup --config FILE`: asks at this terminal, checks each answer, saves the config. */
+async function runSetupCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { config: { type: "string" } } })
+  if (!values.config) {
+    console.error("hub setup: --config FILE is required (the hub service reads /etc/vigil-hub/hub.json)")
+    return 2
+  }
+  const prompt = new ConsolePrompt(process.stdin)
+  const never = new AbortController().signal
+  return runSetup({
+    configPath: resolve(values.config),
+    print: (line) => console.log(line),
+    ask: async (question) => {
+      console.log(question)
+      return (await prompt.nextLine(never))?.trim()
+    },
+    probeCamera: probeRtspWith(resolveFfprobe().path),
+  })
+}
+
 async function main(argv: string[]): Promise<number> {
   const [subcommand, ...rest] = argv
   try {
     if (subcommand === "cameras") return printResult(await runCamerasCommand(rest))
+    if (subcommand === "setup") return await runSetupCommand(rest)
     if (subcommand === "pair" || subcommand === "status") return await runSpaceCommand(subcommand, rest)
   } catch (err) {
     if (
@@ -275,24 +307,32 @@ async function main(argv: string[]): Promise<number> {
     console.log(`  Pairing link: ${url}`)
   }
 
-  // Pairing by discovery: the person at this terminal compares the code with the phone's.
+  // Pairing by discovery: the person at this terminal, or at a `hub pair` attached over the control socket
+  // (a hub running as a service has no terminal), compares the code with the phone's.
   const prompt = hasConsoleInput() ? new ConsolePrompt(process.stdin) : undefined
+  const desk = new PairingDesk((line) => console.log(line), prompt)
   let discovery: { stop: () => void } | undefined
   const startDiscovery = () => {
-    if (!prompt || discovery) return
+    if (discovery) return
     discovery = space.startDiscovery({
-      confirm: consoleConfirm(prompt, (line) => console.log(line)),
+      confirm: desk.confirm,
       onPaired: (phone) => {
+        desk.paired(phone.name ?? phone.deviceId.slice(0, 8))
         console.log(
           `Phone paired: ${phone.name ?? phone.deviceId.slice(0, 8)}. New clips are encrypted for it.`,
         )
         if (!values.pair) {
           discovery?.stop()
           discovery = undefined
-          console.log(`Type "pair" and Enter to add another phone.`)
+          console.log(
+            prompt ? `Type "pair" and Enter to add another phone.` : "Run hub pair to add another phone.",
+          )
         }
       },
-      onRefused: (_request, reason) => console.log(`Pairing refused (${reason}).`),
+      onRefused: (request, reason) => {
+        desk.refused("deviceName" in request ? request.deviceName : request.deviceId.slice(0, 8), reason)
+        console.log(`Pairing refused (${reason}).`)
+      },
       onApproval: (request, by, approve) => {
         const phone = space.phones.find((p) => p.deviceId === by)
         const who = phone?.name ?? by.slice(0, 8)
@@ -301,7 +341,8 @@ async function main(argv: string[]): Promise<number> {
     })
     const webUrl = (config.webUrl ?? config.signalUrl).replace(/\/+$/, "")
     console.log(
-      `Pairing mode: open ${webUrl} on the phone, tap Add camera, pick "${config.name}", check the code, then type y here.`,
+      `Pairing mode: open ${webUrl} on the phone, tap Add camera, pick "${config.name}", check the code` +
+        (prompt ? ", then type y here." : ", then confirm it with hub pair."),
     )
   }
   if (prompt) {
@@ -327,6 +368,9 @@ async function main(argv: string[]): Promise<number> {
       )
       return { url, expiresAt: invite.expiresAt }
     },
+    openDiscovery: startDiscovery,
+    nextDiscoveryEvents: (cursor, waitMs) => desk.next(cursor, waitMs),
+    answerDiscovery: (id, accept) => desk.answer(id, accept),
   })
 
   if (space.phones.length === 0 || values.pair) {

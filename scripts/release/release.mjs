@@ -15,6 +15,14 @@ import { createTarball } from "./tarball.mjs"
 
 const root = new URL("../..", import.meta.url).pathname
 
+/** What a host needs to install the release: the installers and the files they start from. */
+const deployFiles = [
+  "deploy/vigil-relay",
+  "deploy/vigil-hub",
+  "deploy/lib/install.sh",
+  "deploy/coturn/turnserver.conf",
+]
+
 /** Packages a bundle loads from `node_modules/` beside it, and which of their files it needs. */
 const runtimePackages = [
   { name: "better-sqlite3", files: ["package.json", "LICENSE", "lib", "build/Release/better_sqlite3.node"] },
@@ -71,6 +79,11 @@ try {
       })
     }
   }
+  // The installers and the configuration they start from (docs/10-deployment.md).
+  for (const path of deployFiles) {
+    cpSync(join(root, path), join(out, path))
+    artifacts.push({ artifact: "deploy", path, package: readJson(join(root, "package.json")).name, version })
+  }
   const web = readJson(join(root, "web/package.json"))
   cpSync(join(root, webOutDir), join(out, webDir), { recursive: true })
   for (const path of listFiles(join(out, webDir))) {
@@ -94,7 +107,10 @@ try {
   const files = listFiles(out).map((path) => ({
     path,
     bytes: readFileSync(join(out, path)),
-    executable: (path.endsWith(".mjs") && !path.includes("/")) || path.endsWith(".node"),
+    executable:
+      (path.endsWith(".mjs") && !path.includes("/")) ||
+      path.endsWith(".node") ||
+      /^deploy\/vigil-[a-z]+$/.test(path),
   }))
   writeFileSync(
     join(out, tarballName),

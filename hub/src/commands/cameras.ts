@@ -19,7 +19,7 @@ export interface CommandResult {
   err: string[]
 }
 
-async function readConfigJson(path: string): Promise<Record<string, unknown>> {
+export async function readConfigJson(path: string): Promise<Record<string, unknown>> {
   let text: string
   try {
     text = await readFile(path, "utf8")

@@ -1,7 +1,6 @@
 import { fstatSync } from "node:fs"
 import { createInterface } from "node:readline"
 import type { Readable } from "node:stream"
-import type { DiscoveryRequest } from "../space/hubSpace.ts"
 
 /**
  * Whether the hub has someone (or a test) to ask: a terminal, or a pipe/socket on stdin. /dev/null (a
@@ -60,18 +59,3 @@ export class ConsolePrompt {
 
 /** Formats a code as people read it: "123 456". */
 export const spacedCode = (code: string) => `${code.slice(0, 3)} ${code.slice(3)}`
-
-/** The hub's side of the numeric comparison: asks at the terminal, yes only for an explicit "y". */
-export function consoleConfirm(prompt: ConsolePrompt, print: (line: string) => void) {
-  return async (request: DiscoveryRequest, signal: AbortSignal): Promise<boolean> => {
-    print(
-      `Pairing request from ${request.deviceName}. Code ${spacedCode(request.code)}. ` +
-        `Does the phone show the same code? [y/N]`,
-    )
-    const line = await prompt.nextLine(signal)
-    if (line === undefined) return false
-    const yes = /^y(es)?$/i.test(line)
-    print(yes ? "Confirmed here; waiting for the phone to confirm too…" : "Refused.")
-    return yes
-  }
-}

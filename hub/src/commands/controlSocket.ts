@@ -3,6 +3,7 @@ import { connect, createServer, type Server } from "node:net"
 import { join } from "node:path"
 import { z } from "zod"
 import type { CameraStatus } from "../camera/cameraPipeline.ts"
+import type { DeskEvent } from "./pairingDesk.ts"
 
 /**
  * The running hub's local control channel: a Unix socket in its data directory (mode 0600, so only its
@@ -18,6 +19,14 @@ export function controlSocketPath(dataDir: string): string {
 const requestSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("status") }),
   z.object({ kind: z.literal("invite") }),
+  // Pairing by discovery for a hub without a terminal (a service): open it, follow its questions, answer.
+  z.object({ kind: z.literal("discovery-open") }),
+  z.object({
+    kind: z.literal("discovery-next"),
+    cursor: z.number().int().min(-1),
+    waitMs: z.number().int().min(0).max(30_000),
+  }),
+  z.object({ kind: z.literal("discovery-answer"), id: z.string().max(64), accept: z.boolean() }),
 ])
 export type ControlRequest = z.infer<typeof requestSchema>
 
@@ -35,12 +44,21 @@ export interface InviteAnswer {
   url: string
   expiresAt: number
 }
+export interface DeskAnswer {
+  cursor: number
+  events: DeskEvent[]
+}
 export type ControlAnswer =
-  { ok: true; status?: HubStatus; invite?: InviteAnswer } | { ok: false; error: string }
+  { ok: true; status?: HubStatus; invite?: InviteAnswer; desk?: DeskAnswer } | { ok: false; error: string }
 
 export interface ControlHandlers {
   status(): HubStatus
   invite(): Promise<InviteAnswer>
+  /** Starts pairing by discovery (if it is not running). */
+  openDiscovery(): void
+  nextDiscoveryEvents(cursor: number, waitMs: number): Promise<DeskAnswer>
+  /** False when that question is no longer open. */
+  answerDiscovery(id: string, accept: boolean): boolean
 }
 
 /** Listens on the control socket (replacing a stale one left by a crash). */
@@ -67,8 +85,21 @@ export async function startControlServer(dataDir: string, handlers: ControlHandl
       return { ok: false, error: "not a control request" }
     }
     try {
-      if (request.kind === "status") return { ok: true, status: handlers.status() }
-      return { ok: true, invite: await handlers.invite() }
+      switch (request.kind) {
+        case "status":
+          return { ok: true, status: handlers.status() }
+        case "invite":
+          return { ok: true, invite: await handlers.invite() }
+        case "discovery-open":
+          handlers.openDiscovery()
+          return { ok: true }
+        case "discovery-next":
+          return { ok: true, desk: await handlers.nextDiscoveryEvents(request.cursor, request.waitMs) }
+        case "discovery-answer":
+          return handlers.answerDiscovery(request.id, request.accept)
+            ? { ok: true }
+            : { ok: false, error: "that pairing request is no longer waiting" }
+      }
     } catch (error) {
       return { ok: false, error: (error as Error).message }
     }

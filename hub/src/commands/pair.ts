@@ -12,6 +12,11 @@ export interface PairDeps {
   wait: boolean
   /** How often to ask a running hub whether the phone joined. Default 2000 ms. */
   pollMs?: number
+  /**
+   * Asks the person here a yes/no question (resolves undefined when there is nobody to ask). With it, a
+   * running hub is also put into pairing by discovery and its code questions are asked here.
+   */
+  ask?: (question: string) => Promise<boolean | undefined>
 }
 
 function show(print: (line: string) => void, url: string, expiresAt: number): void {
@@ -40,8 +45,14 @@ export async function runPairCommand(deps: PairDeps): Promise<number> {
     show(deps.print, url, expiresAt)
     if (!deps.wait) return 0
     const before = await phoneCount(deps.dataDir)
+    const desk = deps.ask ? await openDesk(deps, deps.ask) : undefined
     while (Date.now() < expiresAt) {
-      await new Promise((r) => setTimeout(r, deps.pollMs ?? 2000))
+      if (desk) {
+        const outcome = await desk.step()
+        if (outcome === "paired") return 0
+      } else {
+        await new Promise((r) => setTimeout(r, deps.pollMs ?? 2000))
+      }
       if ((await phoneCount(deps.dataDir)) > before) {
         deps.print("Phone paired. New clips are encrypted for it.")
         return 0
@@ -69,6 +80,58 @@ export async function runPairCommand(deps: PairDeps): Promise<number> {
     return 0
   } finally {
     await space.close()
+  }
+}
+
+/**
+ * Follows the running hub's pairing by discovery: each code question is asked here and answered back.
+ */
+async function openDesk(deps: PairDeps, ask: NonNullable<PairDeps["ask"]>) {
+  const opened = await askRunningHub(deps.dataDir, { kind: "discovery-open" })
+  if (!opened?.ok) return undefined
+  const hubName = await askRunningHub(deps.dataDir, { kind: "status" })
+  deps.print(
+    `Or, on a phone on this home's network: open the app, tap Add camera and pick "${hubName?.ok ? hubName.status?.name : "this hub"}"; the code appears here.`,
+  )
+  let cursor = -1
+  return {
+    async step(): Promise<"paired" | undefined> {
+      const waitMs = cursor < 0 ? 0 : (deps.pollMs ?? 2000)
+      const answer = await askRunningHub(
+        deps.dataDir,
+        { kind: "discovery-next", cursor, waitMs },
+        waitMs + 10_000,
+      )
+      if (!answer?.ok || !answer.desk) return undefined
+      cursor = answer.desk.cursor
+      for (const event of answer.desk.events) {
+        if (event.kind === "question") {
+          const spaced = `${event.code.slice(0, 3)} ${event.code.slice(3)}`
+          const yes = await ask(
+            `Pairing request from ${event.deviceName}. Code ${spaced}. Does the phone show the same code? [y/N]`,
+          )
+          if (yes === undefined) continue
+          const sent = await askRunningHub(deps.dataDir, {
+            kind: "discovery-answer",
+            id: event.id,
+            accept: yes,
+          })
+          deps.print(
+            !sent?.ok
+              ? "That request is no longer waiting (answered elsewhere, or it ended)."
+              : yes
+                ? "Confirmed; waiting for the phone to confirm too…"
+                : "Refused.",
+          )
+        } else if (event.kind === "paired") {
+          deps.print(`Phone paired: ${event.deviceName}. New clips are encrypted for it.`)
+          return "paired"
+        } else if (event.kind === "refused") {
+          deps.print(`Pairing of ${event.deviceName} did not happen (${event.reason}).`)
+        }
+      }
+      return undefined
+    },
   }
 }
 
