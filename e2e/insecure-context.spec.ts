@@ -158,3 +158,27 @@ test("without service workers, WebCodecs and MediaSource the app still opens and
     await Promise.all([signalDir, profile].map(removeDir))
   }
 })
+
+test("a browser that cannot run the app's script at all still gets words, not a blank page", async () => {
+  // Arrange: the app's entry script never runs, as in a browser too old to parse it.
+  const signalDir = await tempDir("signal")
+  const profile = await tempDir("profile")
+  const signal = await startSignal(signalDir)
+  const context = await launchPhone(profile)
+  try {
+    const page = context.pages()[0] ?? (await context.newPage())
+    await page.route(/\/assets\/index-[^/]+\.js$/, (route) => route.abort())
+
+    // Act
+    await page.goto(signal.url)
+
+    // Assert
+    const fallback = page.getByTestId("boot-fallback")
+    await expect(fallback).toBeVisible({ timeout: 10_000 })
+    await expect(fallback).toContainText("this browser cannot run it")
+  } finally {
+    await context.close()
+    await signal.proc.stop()
+    await Promise.all([signalDir, profile].map(removeDir))
+  }
+})
