@@ -134,3 +134,51 @@ test("a new version waits for the user, who sees both build digests before switc
     await Promise.all([signalDir, webRoot, profile].map(removeDir))
   }
 })
+
+test("an approved version whose files are not the build it was published as is refused", async () => {
+  // Arrange: version 1 installed; the server then publishes a version 2 but serves other bytes for it.
+  const signalDir = await tempDir("signal")
+  const webRoot = await tempDir("web")
+  const profile = await tempDir("profile")
+  await cp(join(repoRoot, "web/dist"), webRoot, { recursive: true })
+  const installed = JSON.parse(await readFile(join(webRoot, "build-digest.json"), "utf8")) as BuildDigest
+  const signal = await startSignalServing(signalDir, webRoot)
+  const context = await launchPhone(profile)
+  try {
+    const page = context.pages()[0] ?? (await context.newPage())
+    await page.goto(signal.url)
+    await expect
+      .poll(() => page.evaluate(async () => (await navigator.serviceWorker.ready).active?.state))
+      .toBe("activated")
+    const next = await publishNewVersion(webRoot)
+    const served = (await readFile(join(webRoot, "index.html"), "utf8")).replace(
+      'content="2"',
+      'content="not-the-published-build"',
+    )
+    await writeFile(join(webRoot, "index.html"), served)
+    await page.evaluate(async () => (await navigator.serviceWorker.ready).update())
+    await expect(page.getByTestId("digest-new")).toHaveText(`${next.version} · ${group(next.digest)}`, {
+      timeout: 30_000,
+    })
+
+    // Act: the user compares the published digest (it is the release's) and accepts.
+    await page.getByTestId("update-accept").click()
+
+    // Assert: the downloaded files do not add up to that digest, so the version is refused, and says so.
+    const refusal = page.getByTestId("update-refused")
+    await expect(refusal).toBeVisible({ timeout: 30_000 })
+    await expect(refusal).toContainText("index.html")
+    await expect(refusal).toContainText("The version running now stays in use.")
+    await page.screenshot({ path: join(repoRoot, "test-results/screenshots/update-refused.png") })
+    await page.reload()
+    await expect(page.getByRole("heading", { name: "Vigil", exact: true })).toBeVisible()
+    expect(await runsNewVersion(page)).toBe(false)
+    await expect(page.getByTestId("digest-installed")).toHaveText(
+      `${installed.version} · ${group(installed.digest)}`,
+    )
+  } finally {
+    await context.close()
+    await signal.proc.stop()
+    await Promise.all([signalDir, webRoot, profile].map(removeDir))
+  }
+})

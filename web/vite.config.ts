@@ -1,6 +1,8 @@
 import { defineConfig } from "vite"
 import { VitePWA } from "vite-plugin-pwa"
-import { buildDigestPlugin } from "../scripts/release/digest.mjs"
+import { readFileSync } from "node:fs"
+import { join, resolve } from "node:path"
+import { buildDigestFile, buildDigestPlugin, listFiles } from "../scripts/release/digest.mjs"
 import pkg from "./package.json" with { type: "json" }
 
 /**
@@ -94,6 +96,36 @@ const quietWorkerBuild = {
   },
 }
 
+/**
+ * The service worker refuses a version unless the files it installed add up to the published build digest
+ * (src/sw.ts), so every file of the build but the worker and build-digest.json must be in its precache
+ * list: a file left out (a new extension that `globPatterns` misses) would make every install refused.
+ * The build fails instead.
+ */
+function precacheCoversBuildPlugin() {
+  let outDir = ""
+  return {
+    name: "vigil:precache-covers-build",
+    apply: "build" as const,
+    configResolved(config: { root: string; build: { outDir: string } }) {
+      outDir = resolve(config.root, config.build.outDir)
+    },
+    closeBundle: {
+      order: "post" as const,
+      sequential: true,
+      handler(error?: Error) {
+        if (error) return
+        const worker = readFileSync(join(outDir, "sw.js"), "utf8")
+        const left = listFiles(outDir).filter(
+          (path) => path !== "sw.js" && path !== buildDigestFile && !worker.includes(`"url":"${path}"`),
+        )
+        if (left.length > 0)
+          throw new Error(`not precached by sw.js (add them to globPatterns): ${left.join(", ")}`)
+      },
+    },
+  }
+}
+
 // The build is reproducible (docs/06-reproducible-builds.md): file names and bytes depend only on the
 // sources and the lockfile, never on the checkout's path, the clock or the order a directory lists in.
 export default defineConfig({
@@ -146,5 +178,6 @@ export default defineConfig({
     }),
     // Last: writes build-digest.json over every file above, sw.js included (Settings → About shows it).
     buildDigestPlugin({ package: pkg.name, version: pkg.version }),
+    precacheCoversBuildPlugin(),
   ],
 })

@@ -1,6 +1,13 @@
 import "./style.css"
 import { registerSW } from "virtual:pwa-register"
 import { decodeInvite, VigilError } from "@vigil/protocol"
+import { checkBrowserSupport, type BrowserSupport } from "./features/compat/browserSupport.ts"
+import {
+  browserLimitsNotice,
+  liveUnavailable,
+  showStartupFailure,
+  showUnsupportedScreen,
+} from "./features/compat/unsupportedScreen.ts"
 import { EventsFeature } from "./features/events/eventsFeature.ts"
 import { LiveView } from "./features/live/liveView.ts"
 import { DevicesView } from "./features/devices/devicesView.ts"
@@ -26,8 +33,12 @@ interface AppState {
 }
 
 let app: AppState
+/** What this browser lets the app do (features/compat): checked before anything else runs. */
+let support: BrowserSupport
 
 async function start() {
+  support = checkBrowserSupport(globalThis)
+  if (support.kind === "blocked") return showUnsupportedScreen(root, support.blocker)
   const store = await LocalStore.open()
   app = {
     store,
@@ -92,7 +103,7 @@ function play(event: EventRecord) {
 
 /** Live view: one at a time; its element lives across renders so the canvas keeps its picture. */
 function openLive() {
-  if (!app.space || app.live) return
+  if (!app.space || app.live || (support.kind === "supported" && !support.live)) return
   const live = new LiveView(app.space, {
     cameraName: app.space.hubName,
     onClose: () => {
@@ -107,6 +118,7 @@ function openLive() {
 
 function liveButton() {
   if (app.live) return null
+  if (support.kind === "supported" && !support.live) return liveUnavailable()
   return h("button", { class: "primary", "data-testid": "live-button", onclick: openLive }, "Live")
 }
 
@@ -165,7 +177,7 @@ const focusReturn: Record<string, string> = {
 function render() {
   const closing = focusReturn[document.activeElement?.getAttribute("aria-label") ?? ""]
   const status = app.space?.status.kind
-  const body: (Node | null)[] = []
+  const body: (Node | null)[] = [browserLimitsNotice(support)]
   if (app.updateReady) {
     body.push(updatePrompt(app.updateReady))
   }
@@ -225,6 +237,7 @@ function render() {
   app.events.mounted()
 }
 
-void start().catch((err: unknown) => {
-  root.textContent = `Vigil could not start: ${(err as Error).message}`
-})
+// The last resort: a cause the check above did not foresee still gets a screen, never a bare error.
+void start().catch((err: unknown) =>
+  showStartupFailure(root, err, support ?? checkBrowserSupport(globalThis)),
+)

@@ -97,6 +97,55 @@ export async function checkBuildDigest(
   return { kind: "mismatch", version: published.version, digest, published: published.digest, differing }
 }
 
+/**
+ * What a service worker version installed, checked against what was published for it (sw.ts, on install).
+ * `installed` is always over the bytes themselves: the digest a phone shows for the version it runs.
+ */
+export type InstalledCheck =
+  /** The installed bytes are exactly the published build. */
+  | { kind: "verified"; installed: PublishedDigest }
+  /** No build-digest.json came with this version: nothing to compare with; the bytes' digest is recorded. */
+  | { kind: "unpublished"; installed: PublishedDigest }
+  /**
+   * The installed bytes are not the published build: `differing` files have other bytes, `missing` ones
+   * were published but not installed, `unlisted` ones were installed but not published.
+   */
+  | {
+      kind: "mismatch"
+      installed: PublishedDigest
+      published: string
+      differing: string[]
+      missing: string[]
+      unlisted: string[]
+    }
+
+/**
+ * Hashes the files a version installed (`read` gives each one's bytes as it will be served: from the
+ * precache, and the worker script) and compares them, and their digest, with build-digest.json.
+ * Pure apart from `read`: the same definition as the build's (scripts/release/digest.mjs), so a verified
+ * version's digest is the release's published one.
+ */
+export async function checkInstalledFiles(opts: {
+  published: PublishedDigest | undefined
+  /** Every installed file, as a path relative to the app's root (e.g. `assets/index-abc.js`, `sw.js`). */
+  paths: readonly string[]
+  read: (path: string) => Promise<Uint8Array>
+}): Promise<InstalledCheck> {
+  const files: Record<string, string> = {}
+  for (const path of [...new Set(opts.paths)].sort()) files[path] = await sha256Hex(await opts.read(path))
+  const digest = await digestOfFiles(files)
+  const published = opts.published
+  if (!published) return { kind: "unpublished", installed: { version: "unpublished", digest, files } }
+  const installed = { version: published.version, digest, files }
+  const differing = Object.keys(files).filter((p) => p in published.files && published.files[p] !== files[p])
+  const missing = Object.keys(published.files).filter((p) => !(p in files))
+  const unlisted = Object.keys(files).filter((p) => !(p in published.files))
+  if (digest === published.digest && differing.length + missing.length + unlisted.length === 0) {
+    return { kind: "verified", installed }
+  }
+  return { kind: "mismatch", installed, published: published.digest, differing, missing, unlisted }
+}
+
 /** A digest in groups of eight characters, easier to read aloud and to compare by eye. */
 export function groupDigest(digest: string): string {
   return digest.match(/.{1,8}/g)?.join(" ") ?? digest
