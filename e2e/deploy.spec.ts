@@ -281,16 +281,31 @@ test("a relay and a hub installed by their scripts serve phones over HTTPS at ho
     await pageA.screenshot({ path: join(shots, "31-deploy-live-home.png") })
     await pageA.getByRole("button", { name: "Close live view" }).click()
 
-    // Act 4: phone B on mobile data (symmetric NAT) opens the hub's pairing link (its QR code).
-    const pairB = keep(net.spawn("hub", "pair-b", hubCli, ["pair", "--root", hubRoot], { env: hubEnv }))
-    const linkB = (await pairB.waitForLine(/Pairing link: (\S+)/, 30_000))[1]!
+    // Act 4: phone B on mobile data (symmetric NAT) opens a join link phone A made; phone A approves it
+    // after comparing the codes (nobody is at the hub).
+    await pageA.getByTestId("devices-button").click()
+    await pageA.getByTestId("invite-phone").click()
+    const joinLink = await pageA.getByTestId("join-link").inputValue()
+    expect(joinLink.startsWith(`${relayUrl}/#join=`)).toBe(true)
     const phoneB = await launchTrustingPhone(net, "phoneB", rootPem)
     contexts.push(phoneB.context)
     dirs.push(...phoneB.dirs)
     const pageB = phoneB.context.pages()[0] ?? (await phoneB.context.newPage())
-    await pageB.goto(linkB)
+    await pageB.goto(joinLink)
+    await pageB.getByLabel("This phone's name").fill("Phone B")
+    await pageB.getByTestId("join-request").click()
+    const codeB = (await pageB.getByTestId("pairing-code").textContent({ timeout: 45_000 }))!.replace(
+      /\s/g,
+      "",
+    )
+    await expect(pageA.getByTestId("pairing-approval")).toBeVisible({ timeout: 45_000 })
+    expect((await pageA.getByTestId("approval-code").textContent())!.replace(/\s/g, "")).toBe(codeB)
+    await pageA.screenshot({ path: join(shots, "33-deploy-approve-on-phone.png") })
+    await pageA.getByTestId("approve-pairing").click()
+    await pageB.getByTestId("codes-match").click()
     await expect(pageB.getByTestId("paired-with")).toBeVisible({ timeout: 45_000 })
-    await pairB.waitForLine(/Phone paired/, 30_000)
+    await hub.waitForLine(/Phone paired: Phone B/, 30_000)
+    await pageA.getByRole("button", { name: "Close devices" }).click()
     const clipsB = pageB.locator('[data-testid="event"]:not([aria-label*="still recording"])')
     await expect(clipsB.first()).toBeVisible({ timeout: 60_000 })
     await pageB.getByTestId("live-button").click()
@@ -330,7 +345,19 @@ test("a relay and a hub installed by their scripts serve phones over HTTPS at ho
     passed = true
   } finally {
     // What each service said, when something went wrong: the only window into namespaces gone after this.
-    if (!passed) for (const p of procs) console.log(`--- ${p.name}\n${p.lines.slice(-15).join("\n")}`)
+    if (!passed) {
+      for (const p of procs) {
+        const said = p.lines.filter(
+          (l) => !/"msg":"(request|clip recorded|motion started|motion ended)"|^Clip: /.test(l),
+        )
+        console.log(`--- ${p.name}\n${said.slice(-25).join("\n")}`)
+      }
+      for (const [i, c] of contexts.entries())
+        await c
+          .pages()[0]
+          ?.screenshot({ path: join(shots, `deploy-failed-phone-${i}.png`) })
+          .catch(() => {})
+    }
     for (const c of contexts) await c.close().catch(() => {})
     for (const p of procs.reverse()) await p.stop()
     await net.destroy()

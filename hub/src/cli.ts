@@ -24,7 +24,8 @@ import { runStatusCommand } from "./commands/status.ts"
 import { startChildProcessDetector } from "./detect/childProcessDetector.ts"
 import type { ObjectDetector } from "./detect/objectDetector.ts"
 import { LiveService } from "./live/liveService.ts"
-import { HubSpace } from "./space/hubSpace.ts"
+import { HubSpace, type DiscoveryRequest, type PairedPhone } from "./space/hubSpace.ts"
+import type { DeviceId } from "@vigil/protocol"
 
 const usage = `Usage: hub [start] [options]       run the cameras and deliver encrypted clips
        hub pair [options] [--no-wait]  show a one-time pairing code (QR) for a phone
@@ -312,15 +313,44 @@ async function main(argv: string[]): Promise<number> {
   const prompt = hasConsoleInput() ? new ConsolePrompt(process.stdin) : undefined
   const desk = new PairingDesk((line) => console.log(line), prompt)
   let discovery: { stop: () => void } | undefined
+  const discoveryCallbacks = (onPaired: () => void) => ({
+    confirm: desk.confirm,
+    onPaired: (phone: PairedPhone) => {
+      desk.paired(phone.name ?? phone.deviceId.slice(0, 8))
+      console.log(
+        `Phone paired: ${phone.name ?? phone.deviceId.slice(0, 8)}. New clips are encrypted for it.`,
+      )
+      onPaired()
+    },
+    onRefused: (request: DiscoveryRequest | { deviceId: DeviceId }, reason: string) => {
+      desk.refused("deviceName" in request ? request.deviceName : request.deviceId.slice(0, 8), reason)
+      console.log(`Pairing refused (${reason}).`)
+    },
+    onApproval: (request: DiscoveryRequest, by: DeviceId, approve: boolean) => {
+      const phone = space.phones.find((p) => p.deviceId === by)
+      const who = phone?.name ?? by.slice(0, 8)
+      console.log(`${approve ? "Approved" : "Refused"} on ${who} for ${request.deviceName}.`)
+    },
+  })
+  // A paired phone's join link: watch the room it picked until the invited phone paired or the link expired.
+  // A few at once at most: each costs a long-poll at signal.
+  const roomWatches = new Set<{ stop: () => void }>()
+  space.onPairingOpenRequested((room) => {
+    if (roomWatches.size >= 3) return log.warn("a join link was refused: three are open already")
+    const watch = space.startDiscovery({
+      ...discoveryCallbacks(() => {
+        watch.stop()
+        roomWatches.delete(watch)
+      }),
+      room,
+    })
+    roomWatches.add(watch)
+    setTimeout(() => roomWatches.delete(watch), room.until - Date.now()).unref()
+  })
   const startDiscovery = () => {
     if (discovery) return
-    discovery = space.startDiscovery({
-      confirm: desk.confirm,
-      onPaired: (phone) => {
-        desk.paired(phone.name ?? phone.deviceId.slice(0, 8))
-        console.log(
-          `Phone paired: ${phone.name ?? phone.deviceId.slice(0, 8)}. New clips are encrypted for it.`,
-        )
+    discovery = space.startDiscovery(
+      discoveryCallbacks(() => {
         if (!values.pair) {
           discovery?.stop()
           discovery = undefined
@@ -328,17 +358,8 @@ async function main(argv: string[]): Promise<number> {
             prompt ? `Type "pair" and Enter to add another phone.` : "Run hub pair to add another phone.",
           )
         }
-      },
-      onRefused: (request, reason) => {
-        desk.refused("deviceName" in request ? request.deviceName : request.deviceId.slice(0, 8), reason)
-        console.log(`Pairing refused (${reason}).`)
-      },
-      onApproval: (request, by, approve) => {
-        const phone = space.phones.find((p) => p.deviceId === by)
-        const who = phone?.name ?? by.slice(0, 8)
-        console.log(`${approve ? "Approved" : "Refused"} on ${who} for ${request.deviceName}.`)
-      },
-    })
+      }),
+    )
     const webUrl = (config.webUrl ?? config.signalUrl).replace(/\/+$/, "")
     console.log(
       `Pairing mode: open ${webUrl} on the phone, tap Add camera, pick "${config.name}", check the code` +

@@ -48,6 +48,25 @@ describe("device requests", async () => {
     expect(peekEnvelopeKind(utf8("junk"))).toBeUndefined()
   })
 
+  it("carries a join link's room (pairing-open), and only a well-formed one", async () => {
+    const openRoom: DeviceRequest = {
+      kind: "pairing-open",
+      deviceId: phone,
+      roomId: "ef".repeat(32),
+      issuedAt: now,
+    }
+    const signed = await signDeviceRequest(openRoom, groupId, phoneKeys.signKey, signature)
+    expect(isDeviceRequestKind(peekEnvelopeKind(signed))).toBe(true)
+    expect(await open(signed)).toEqual(openRoom)
+    const bad = await signDeviceRequest(
+      { ...openRoom, roomId: "short" },
+      groupId,
+      phoneKeys.signKey,
+      signature,
+    )
+    await expect(open(bad)).rejects.toBeInstanceOf(CodecError)
+  })
+
   it("is refused from a non-member, for another sender, with a forged signature, stale, or replayed", async () => {
     const signed = await signDeviceRequest(remove, groupId, phoneKeys.signKey, signature)
     const stranger = id()

@@ -6,6 +6,8 @@
  *   { kind: "device-remove", deviceId: <sender>, target: <phone to remove>, issuedAt: ms }
  *   { kind: "device-roster-request", deviceId: <sender>, issuedAt: ms }
  *   { kind: "rename-camera", deviceId: <sender>, cameraId, name, issuedAt: ms }
+ *   { kind: "pairing-open", deviceId: <sender>, roomId: hex64, issuedAt: ms }   (a join link, see
+ *                                                   pairingDiscovery.ts: the hub watches that room 15 min)
  * The hub acts only for a paired phone whose pinned key signed it, only for a fresh request (issuedAt within
  * a minute, and later than the last one it accepted from that phone: no replays), and removes only paired
  * phones. The removal is an MLS Remove commit: the removed phone can decrypt nothing sent afterwards.
@@ -59,12 +61,23 @@ const deviceRequestSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("device-remove"), deviceId, target: deviceId, issuedAt }),
   z.strictObject({ kind: z.literal("device-roster-request"), deviceId, issuedAt }),
   z.strictObject({ kind: z.literal("rename-camera"), deviceId, cameraId, name: cameraNameSchema, issuedAt }),
+  z.strictObject({
+    kind: z.literal("pairing-open"),
+    deviceId,
+    roomId: z.string().regex(/^[0-9a-f]{64}$/),
+    issuedAt,
+  }),
 ])
 
 export type DeviceRequest =
   | { kind: "device-remove"; deviceId: DeviceId; target: DeviceId; issuedAt: number }
   | { kind: "device-roster-request"; deviceId: DeviceId; issuedAt: number }
   | { kind: "rename-camera"; deviceId: DeviceId; cameraId: CameraId; name: string; issuedAt: number }
+  /**
+   * A paired phone invites another phone, wherever it is: the hub watches the room the phone picked for a
+   * join, as in pairing by discovery (the room travels in a join link, never announced).
+   */
+  | { kind: "pairing-open"; deviceId: DeviceId; roomId: string; issuedAt: number }
 
 const rosterSchema = z.strictObject({
   kind: z.literal("device-roster"),
@@ -110,8 +123,13 @@ export function peekEnvelopeKind(bytes: Uint8Array): string | undefined {
   }
 }
 
+/** Every kind of device request, from the schema itself (a new kind cannot be forgotten here). */
+const deviceRequestKinds: ReadonlySet<string> = new Set(
+  deviceRequestSchema.options.map((o) => o.shape.kind.value),
+)
+
 export const isDeviceRequestKind = (kind: string | undefined) =>
-  kind === "device-remove" || kind === "device-roster-request" || kind === "rename-camera"
+  kind !== undefined && deviceRequestKinds.has(kind)
 
 /** Phone: signs a device request with its MLS signature key; then seal it with `SpaceSession.seal`. */
 export function signDeviceRequest(

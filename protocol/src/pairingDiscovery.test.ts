@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { randomBytes, toHex, utf8 } from "./bytes.ts"
+import { randomBytes, toBase64Url, toHex, utf8 } from "./bytes.ts"
 import { confirmationCode } from "./confirmationCode.ts"
 import { CodecError, CryptoError } from "./errors.ts"
 import type { DeviceId, SpaceId } from "./ids.ts"
@@ -18,7 +18,10 @@ import {
   newDiscoveryRoomId,
   openPairingResult,
   signPairingResult,
+  decodeJoinLink,
+  encodeJoinLink,
   type DiscoveryRoomMessage,
+  type JoinLink,
 } from "./pairingDiscovery.ts"
 import { createPendingJoin, pendingSignatureKeys, SpaceSession } from "./spaceSession.ts"
 
@@ -188,5 +191,42 @@ describe("approval by a paired phone", () => {
     )
     const forged = await signPairingApproval(approval, hub.groupId, hub.signaturePrivateKey, hub.signature)
     await expect(openPairingApproval(forged, opts)).rejects.toMatchObject({ code: "SIGNATURE_INVALID" })
+  })
+})
+
+describe("join links", () => {
+  const link: JoinLink = {
+    roomId: "ab".repeat(32),
+    name: "Cabin",
+    hubDeviceId: "cd".repeat(16),
+    suite: "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519",
+    expiresAt: 1_800_000_000_000,
+  }
+
+  it("round-trip, and carry nothing secret", () => {
+    const text = encodeJoinLink(link)
+    expect(text.startsWith("j1.")).toBe(true)
+    expect(decodeJoinLink(text)).toEqual(link)
+    expect(
+      decodeJoinLink(encodeJoinLink({ ...link, suite: "MLS_256_XWING_AES256GCM_SHA512_Ed25519" })).suite,
+    ).toBe("MLS_256_XWING_AES256GCM_SHA512_Ed25519")
+  })
+
+  it("refuse anything else with a CodecError", () => {
+    const body = (o: unknown) => `j1.${toBase64Url(utf8(JSON.stringify(o)))}`
+    const good = { v: 1, room: link.roomId, name: "Cabin", hub: link.hubDeviceId, exp: 1 }
+    for (const bad of [
+      "",
+      "v1.abc",
+      "j1.%%%",
+      "j1." + "A".repeat(2000),
+      body({ ...good, room: "xyz" }),
+      body({ ...good, name: "Bad\u202ename" }),
+      body({ ...good, hub: "not-hex" }),
+      body({ ...good, extra: true }),
+      body({ ...good, v: 2 }),
+    ]) {
+      expect(() => decodeJoinLink(bad), bad.slice(0, 40)).toThrow(CodecError)
+    }
   })
 })

@@ -100,6 +100,67 @@ export function decodeDiscoveryAnnouncement(bytes: Uint8Array): DiscoveryAnnounc
   return { name: parsed.data.name, suite: parsed.data.suite ?? defaultSuiteName }
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// A join link: a paired phone invites another phone, wherever it is (`…/#join=j1.<base64url(JSON)>`). It
+// names the hub and a room the inviting phone picked and asked the hub to watch ("pairing-open"). It is only
+// a rendezvous, as untrusted as an announcement: what protects the pairing is still the code, which the
+// inviting phone's user compares with the new phone's screen before approving.
+
+const joinLinkSchema = z.strictObject({
+  v: z.literal(1),
+  room: z.string().regex(/^[0-9a-f]{64}$/),
+  name: nameSchema,
+  hub: z.string().regex(/^[0-9a-f]{32}$/),
+  suite: z.enum(supportedSuites).optional(),
+  exp: z.number().int().nonnegative(),
+})
+
+export interface JoinLink {
+  roomId: string
+  /** The hub's name, as the inviting phone knows it. */
+  name: string
+  /** The hub's device at signal: the Welcome must come from it. */
+  hubDeviceId: string
+  suite: SupportedSuite
+  /** Until when the hub watches the room (ms since the epoch). */
+  expiresAt: number
+}
+
+const joinLinkPrefix = "j1."
+
+export function encodeJoinLink(link: JoinLink): string {
+  const body = {
+    v: 1,
+    room: link.roomId,
+    name: link.name.slice(0, maxPairingNameLength),
+    hub: link.hubDeviceId,
+    ...(link.suite === defaultSuiteName ? {} : { suite: link.suite }),
+    exp: link.expiresAt,
+  }
+  return joinLinkPrefix + toBase64Url(utf8(JSON.stringify(body)))
+}
+
+/** Parses the `join` fragment of a link (untrusted text). */
+export function decodeJoinLink(text: string): JoinLink {
+  if (!text.startsWith(joinLinkPrefix) || text.length > 1024) throw new CodecError("not a join link")
+  let bytes: Uint8Array
+  try {
+    bytes = fromBase64Url(text.slice(joinLinkPrefix.length))
+  } catch (cause) {
+    throw new CodecError("join link is not base64url", { cause })
+  }
+  const parsed = joinLinkSchema.safeParse(parseJson(bytes, "join link"))
+  if (!parsed.success) throw new CodecError("join link is malformed")
+  const l = parsed.data
+  return {
+    roomId: l.room,
+    name: l.name,
+    hubDeviceId: l.hub,
+    suite: l.suite ?? defaultSuiteName,
+    expiresAt: l.exp,
+  }
+}
+
 /** A fresh room for one pairing session: 32 random bytes as 64 hex characters. */
 export function newDiscoveryRoomId(): string {
   return toHex(randomBytes(32))

@@ -1,6 +1,6 @@
 import "./style.css"
 import { registerSW } from "virtual:pwa-register"
-import { decodeInvite, VigilError } from "@vigil/protocol"
+import { decodeInvite, decodeJoinLink, VigilError, type JoinLink } from "@vigil/protocol"
 import { checkBrowserSupport, type BrowserSupport } from "./features/compat/browserSupport.ts"
 import {
   browserLimitsNotice,
@@ -49,7 +49,18 @@ async function start() {
     live: undefined,
   }
   registerServiceWorker()
-  const pairCode = new URLSearchParams(location.hash.slice(1)).get("pair")
+  const fragment = new URLSearchParams(location.hash.slice(1))
+  const pairCode = fragment.get("pair")
+  const joinCode = fragment.get("join")
+  if (joinCode) {
+    // A paired phone's join link: the Add camera screen asks this hub directly (no listing).
+    history.replaceState(null, "", location.pathname)
+    try {
+      joinLink = decodeJoinLink(joinCode)
+    } catch {
+      app.error = "This join link is damaged. Ask for a new one on the phone that sent it."
+    }
+  }
   if (pairCode) {
     history.replaceState(null, "", location.pathname)
     await pairWith(pairCode)
@@ -137,6 +148,8 @@ function statusChip() {
 
 /** The Add camera screen (web/src/features/pairing): kept across renders while no camera is paired. */
 let addCamera: AddCameraView | undefined
+/** A join link this page was opened with (features/devices/inviteSection.ts made it on a paired phone). */
+let joinLink: JoinLink | undefined
 /** The Devices screen (web/src/features/devices). */
 const devicesView = new DevicesView(
   () => app.space,
@@ -147,6 +160,7 @@ function addCameraCard() {
   addCamera ??= new AddCameraView({
     signalUrl: defaultSignalUrl(),
     store: app.store,
+    join: joinLink,
     onPaired: () => void openPairedSpace(),
     onPairCode: async (code) => {
       await pairWith(code)

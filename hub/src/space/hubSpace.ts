@@ -116,6 +116,11 @@ export interface DiscoveryOptions {
   onApproval?: (request: DiscoveryRequest, by: DeviceId, approve: boolean) => void
   /** How long both confirmations may take. Default 2 minutes. */
   confirmTimeoutMs?: number
+  /**
+   * Watch this room until then instead of announcing rotating rooms at signal: a paired phone picked it
+   * for a join link ("pairing-open"), so only the phones it was given to know it.
+   */
+  room?: { roomId: string; until: number }
 }
 
 /** A pairing by discovery waiting for the phone's confirmation (the hub's is asked through `confirm`). */
@@ -188,6 +193,8 @@ const roomPollMs = 20_000
 const announceEveryMs = 4 * 60_000
 /** ... and moves to a fresh room this often (signal keeps a room 15 minutes after its first message). */
 const discoveryRoomMs = 10 * 60_000
+/** How long the hub watches the room of a join link a paired phone made. */
+const joinLinkTtlMs = 15 * 60_000
 
 /**
  * The hub's side of one camera space: its MLS group, its paired phones, pairing, and the delivery of
@@ -216,6 +223,7 @@ export class HubSpace {
   private drainedWaiters: (() => void)[] = []
   private liveHandler: LiveRequestHandler | undefined
   private removedListener: ((deviceId: DeviceId) => void) | undefined
+  private pairingOpenListener: ((room: { roomId: string; until: number }, by: DeviceId) => void) | undefined
 
   private constructor(
     private doc: HubStateDoc,
@@ -525,17 +533,23 @@ export class HubSpace {
               this.log.warn({ err: describe(err) }, "withdrawing the announcement failed"),
             )
         : Promise.resolve()
+    if (opts.room) {
+      roomId = opts.room.roomId
+      roomSince = Number.POSITIVE_INFINITY
+      announcedAt = Number.POSITIVE_INFINITY
+    }
     while (!stop.aborted && !this.stopped) {
+      if (opts.room && Date.now() > opts.room.until && !pending) break
       try {
         const now = Date.now()
-        if (!pending && now - roomSince > discoveryRoomMs) {
+        if (!opts.room && !pending && now - roomSince > discoveryRoomMs) {
           void withdraw(roomId)
           roomId = newDiscoveryRoomId()
           roomSince = now
           announcedAt = 0
           after = 0
         }
-        if (now - announcedAt > announceEveryMs) {
+        if (!opts.room && now - announcedAt > announceEveryMs) {
           await this.client.announcePairing(roomId, name)
           announcedAt = now
           this.log.info({ roomId }, "announced for pairing by discovery")
@@ -579,7 +593,7 @@ export class HubSpace {
         await sleep(2000)
       }
     }
-    await withdraw(roomId)
+    if (!opts.room) await withdraw(roomId)
   }
 
   /**
@@ -929,6 +943,12 @@ export class HubSpace {
       }
     }
     if (request.kind === "rename-camera") return this.renameCameraLocked(request, stamp)
+    if (request.kind === "pairing-open") {
+      const room = { roomId: request.roomId, until: Date.now() + joinLinkTtlMs }
+      this.log.info({ by: from }, "watching a room for a phone invited by a paired phone")
+      this.pairingOpenListener?.(room, from)
+      return { entries: [] as NewOutboxEntry[], change: stamp }
+    }
     const target = request.target
     if (!this.doc.phones.some((p) => p.deviceId === target)) {
       throw new VigilError("NOT_A_MEMBER", "the phone to remove is not paired")
@@ -1014,6 +1034,11 @@ export class HubSpace {
   /** Called once a phone's removal is saved (from this hub's CLI or at another phone's request). */
   onPhoneRemoved(listener: (deviceId: DeviceId) => void): void {
     this.removedListener = listener
+  }
+
+  /** Called when a paired phone asks the hub to watch a room for a phone it invites (a join link). */
+  onPairingOpenRequested(listener: (room: { roomId: string; until: number }, by: DeviceId) => void): void {
+    this.pairingOpenListener = listener
   }
 
   /**

@@ -21,6 +21,8 @@ import {
   openDeviceRoster,
   encodeDiscoveryRoomMessage,
   isPairingNoticeBytes,
+  encodeJoinLink,
+  newDiscoveryRoomId,
   openPairingNotice,
   signPairingApproval,
   openSignedHubMessage,
@@ -503,6 +505,29 @@ export class PhoneSpace {
       cameraId: cameraId as CameraId,
       name,
       issuedAt: this.nextIssuedAt(),
+    })
+  }
+
+  /**
+   * Invites another phone, wherever it is: picks a fresh room, asks the hub to watch it (a signed request),
+   * and returns the join link's code to hand to the other phone. Its request then reaches this phone as a
+   * pairing notice to approve after comparing the code (protocol/src/pairingDiscovery.ts, "join link").
+   */
+  async invitePhone(): Promise<string> {
+    const roomId = newDiscoveryRoomId()
+    await this.sendDeviceRequest({
+      kind: "pairing-open",
+      deviceId: this.device.deviceId as DeviceId,
+      roomId,
+      issuedAt: this.nextIssuedAt(),
+    })
+    return encodeJoinLink({
+      roomId,
+      name: this.space.hubName,
+      hubDeviceId: this.space.hubDeviceId,
+      suite: supportedSuites.find((x) => x === this.space.suite) ?? defaultSuiteName,
+      // The hub watches for 15 minutes from when it reads the request; say a little less.
+      expiresAt: Date.now() + 14 * 60_000,
     })
   }
 

@@ -3,6 +3,7 @@ import "./devices.css"
 import type { PhoneSpace } from "../../space/phoneSpace.ts"
 import { h } from "../../ui/dom.ts"
 import { CamerasSection } from "./camerasSection.ts"
+import { InviteSection } from "./inviteSection.ts"
 
 /**
  * The Devices screen: the phones of this camera's group as this phone's own MLS ratchet tree lists them,
@@ -18,12 +19,14 @@ export class DevicesView {
   private error: string | undefined
   private askedRoster = false
   private readonly cameras: CamerasSection
+  private readonly invite: InviteSection
 
   constructor(
     private readonly space: () => PhoneSpace | undefined,
     private readonly rerender: () => void,
   ) {
     this.cameras = new CamerasSection(space, rerender)
+    this.invite = new InviteSection(space, rerender)
     // Escape closes the screen, like the player and live view (a field's own Escape cancels its edit first).
     this.element.addEventListener("keydown", (e) => {
       if (e.key !== "Escape" || !this.open || e.defaultPrevented) return
@@ -113,6 +116,7 @@ export class DevicesView {
       h("p", { class: "muted" }, "Phones that receive this camera's clips and live view."),
       h("ul", { class: "devices-list", "data-testid": "device-list" }, ...devices.map((d) => this.item(d))),
       ...(this.error ? [h("p", { class: "error", role: "alert" }, this.error)] : []),
+      this.invite.render(),
       this.cameras.render(),
     )
     return this.element

@@ -1,6 +1,7 @@
 import "./pairing.css"
 import type { LocalStore } from "../../store/db.ts"
 import { h } from "../../ui/dom.ts"
+import type { JoinLink } from "@vigil/protocol"
 import { DiscoveryPairing, type DiscoveredHub } from "./discoveryPairing.ts"
 import { pairingCodeFromScan, QrScanner } from "./qrScanner.ts"
 
@@ -12,6 +13,8 @@ export interface AddCameraOptions {
   onPaired: () => void
   /** The fallback: a pairing code (invite) pasted or typed by the user. */
   onPairCode: (code: string) => Promise<void>
+  /** A join link from a paired phone: ask that hub directly instead of listing this network's. */
+  join?: JoinLink
 }
 
 /** Spaced for reading aloud and comparing: "123 456". */
@@ -103,6 +106,7 @@ export class AddCameraView {
     const title = (text: string) => h("h2", { tabindex: "-1" }, text)
     switch (state.kind) {
       case "idle":
+        if (this.opts.join) return this.joinScreen(this.opts.join, title)
         return [
           title("Add your camera"),
           h("p", {}, "Put the hub in pairing mode (", h("code", {}, "npm start"), " does), then:"),
@@ -149,7 +153,7 @@ export class AddCameraView {
             ? h(
                 "p",
                 { class: "muted", role: "status", "data-testid": "pairing-wait-hub" },
-                `Waiting for ${state.hub.name} to confirm (type y at the hub)…`,
+                `Waiting for ${state.hub.name} to confirm (y at the hub, or "Codes match" on a paired phone)…`,
               )
             : h(
                 "button",
@@ -172,6 +176,42 @@ export class AddCameraView {
       case "paired":
         return [title(`Paired with ${state.hub.name}`)]
     }
+  }
+
+  /** Opened from a join link: name this phone, then ask; the inviting phone shows the code to compare. */
+  private joinScreen(join: JoinLink, title: (text: string) => HTMLElement): (Node | null)[] {
+    if (join.expiresAt < Date.now()) {
+      return [
+        title(`Join ${join.name}`),
+        h("p", { role: "alert" }, "This join link has expired. Ask for a new one on the phone that sent it."),
+      ]
+    }
+    const hub: DiscoveredHub = {
+      roomId: join.roomId,
+      name: join.name,
+      suite: join.suite,
+      announcedBy: join.hubDeviceId,
+    }
+    return [
+      title(`Join ${join.name}`),
+      h(
+        "p",
+        {},
+        "A phone of this home invited this one. When you ask, that phone and this one show a code: " +
+          "the other phone's owner adds this phone only if both codes are the same.",
+      ),
+      h("label", { for: "device-name" }, "This phone's name (the others see it)"),
+      this.nameInput,
+      h(
+        "button",
+        {
+          class: "primary",
+          "data-testid": "join-request",
+          onclick: () => void this.pairing.choose(hub, this.nameInput.value),
+        },
+        "Ask to join",
+      ),
+    ]
   }
 
   private hubItem(hub: DiscoveredHub) {
