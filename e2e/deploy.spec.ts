@@ -1,8 +1,10 @@
 /**
  * User story: I put the relay on a small public host and the hub on a box at home, each with one command;
  * my phone on the home Wi-Fi opens the relay's https address, installs the app, pairs by comparing a code,
- * gets clips and watches live; my partner's phone on mobile data does the same through the TURN relay; and
- * when the hosts restart, everything comes back.
+ * gets clips and watches live; my partner's phone on mobile data joins by a link from my phone (I approve it
+ * by the code), watches peer to peer where the NATs allow it and through our own TURN relay where they do
+ * not (which carries only ciphertext), and keeps watching when it changes networks; when the hosts restart,
+ * everything comes back.
  *
  * A small internet in network namespaces (e2e/support/netnsHousehold.ts), with no insecure-origin flag and
  * no certificate flag: Debian's pebble is the ACME CA; deploy/vigil-relay installs signal, Caddy (which gets
@@ -113,6 +115,32 @@ async function pebbleTls(dir: string) {
 }
 
 /** A phone: Chromium in a namespace whose NSS store trusts pebble's root, and nothing else of ours. */
+const selectedPair = (page: Page) =>
+  page.evaluate(() => (globalThis as { vigilLiveStats?: { pair?: string } }).vigilLiveStats?.pair ?? "")
+
+interface LiveStats {
+  framesDecoded: number
+  sessions: number
+  iceRestarts: number
+}
+
+/** Known plaintext: 32-byte windows of the access units the page decodes (after decryption). */
+function recordDecodedWindows() {
+  const g = globalThis as { plainSamples?: number[][]; VideoDecoder?: typeof VideoDecoder }
+  g.plainSamples = []
+  const decode = g.VideoDecoder?.prototype.decode
+  if (!g.VideoDecoder || !decode) return
+  g.VideoDecoder.prototype.decode = function (chunk: EncodedVideoChunk) {
+    if (g.plainSamples!.length < 400 && chunk.byteLength >= 96) {
+      const b = new Uint8Array(chunk.byteLength)
+      chunk.copyTo(b)
+      const mid = Math.floor(b.length / 2)
+      g.plainSamples!.push(Array.from(b.subarray(8, 40)), Array.from(b.subarray(mid, mid + 32)))
+    }
+    return decode.call(this, chunk)
+  }
+}
+
 async function launchTrustingPhone(net: Household, node: HouseholdNode, rootPem: string) {
   const home = await tempDir(`home-${node}`)
   const nssdb = join(home, ".pki/nssdb")
@@ -288,6 +316,7 @@ test("a relay and a hub installed by their scripts serve phones over HTTPS at ho
     const joinLink = await pageA.getByTestId("join-link").inputValue()
     expect(joinLink.startsWith(`${relayUrl}/#join=`)).toBe(true)
     const phoneB = await launchTrustingPhone(net, "phoneB", rootPem)
+    await phoneB.context.addInitScript(recordDecodedWindows)
     contexts.push(phoneB.context)
     dirs.push(...phoneB.dirs)
     const pageB = phoneB.context.pages()[0] ?? (await phoneB.context.newPage())
@@ -308,14 +337,80 @@ test("a relay and a hub installed by their scripts serve phones over HTTPS at ho
     await pageA.getByRole("button", { name: "Close devices" }).click()
     const clipsB = pageB.locator('[data-testid="event"]:not([aria-label*="still recording"])')
     await expect(clipsB.first()).toBeVisible({ timeout: 60_000 })
+
+    // Assert: through two NATs that keep source ports, ICE punches a hole: direct, server-reflexive pairs.
+    const statsB = () =>
+      pageB.evaluate(() => {
+        const s = (globalThis as { vigilLiveStats?: LiveStats }).vigilLiveStats
+        return {
+          framesDecoded: s?.framesDecoded ?? 0,
+          sessions: s?.sessions ?? 0,
+          iceRestarts: s?.iceRestarts ?? 0,
+        }
+      })
     await pageB.getByTestId("live-button").click()
     await expect(pageB.getByTestId("live-state")).toHaveText("Live", { timeout: 30_000 })
     await expect.poll(() => frames(pageB), { timeout: 30_000 }).toBeGreaterThanOrEqual(30)
-    await expect(pageB.getByTestId("live-path")).toHaveText("Relayed", { timeout: 20_000 })
-    await pageB.screenshot({ path: join(shots, "32-deploy-live-mobile.png") })
+    // The selected pair's candidate types, this phone's first: neither end may be the relay.
+    await expect
+      .poll(() => selectedPair(pageB), { timeout: 20_000 })
+      .toMatch(/^(srflx|prflx|host)→(srflx|prflx|host)$/)
+    await expect(pageB.getByTestId("live-path")).toHaveText("Direct")
     await pageB.getByRole("button", { name: "Close live view" }).click()
 
-    // Act 5: every service stops and starts again (a reboot of both hosts).
+    // Act 5: the mobile network turns carrier-grade (symmetric NAT): only coturn gets through. Everything to
+    // and from coturn is captured.
+    net.setMobileNat("symmetric")
+    const pcap = join(tlsDir, "relay.pcap")
+    const tcpdump = keep(
+      net.spawn("pub", "tcpdump", "tcpdump", [
+        "-i",
+        "br0",
+        "-U",
+        "-s",
+        "0",
+        "-w",
+        pcap,
+        "udp and host 203.0.113.1",
+      ]),
+    )
+    await tcpdump.waitForLine(/listening on br0/)
+    await pageB.evaluate(() => ((globalThis as { plainSamples?: number[][] }).plainSamples = []))
+    const beforeRelay = await statsB()
+    await pageB.getByTestId("live-button").click()
+    await expect(pageB.getByTestId("live-state")).toHaveText("Live", { timeout: 30_000 })
+    await expect
+      .poll(async () => (await statsB()).framesDecoded, { timeout: 30_000 })
+      .toBeGreaterThanOrEqual(beforeRelay.framesDecoded + 30)
+    await expect(pageB.getByTestId("live-path")).toHaveText("Relayed", { timeout: 20_000 })
+    await pageB.screenshot({ path: join(shots, "32-deploy-live-mobile.png") })
+
+    // Act 6: phone B changes networks mid-stream. Assert: the same session comes back by an ICE restart.
+    const beforeMove = await statsB()
+    const movedAt = Date.now()
+    net.movePhoneB()
+    await expect
+      .poll(async () => (await statsB()).iceRestarts, { timeout: 30_000 })
+      .toBeGreaterThan(beforeMove.iceRestarts)
+    await expect
+      .poll(async () => (await statsB()).framesDecoded, { timeout: 60_000 })
+      .toBeGreaterThanOrEqual(beforeMove.framesDecoded + 30)
+    const recoveredMs = Date.now() - movedAt
+    expect((await statsB()).sessions).toBe(beforeMove.sessions)
+    await hub.waitForLine(/live session ICE restart answered/)
+    const samples = await pageB.evaluate(
+      () => (globalThis as { plainSamples?: number[][] }).plainSamples ?? [],
+    )
+    await pageB.getByRole("button", { name: "Close live view" }).click()
+    await tcpdump.stop()
+    // Assert: coturn carried the stream, and none of the decoded frames' bytes appear in what it carried.
+    const captured = await readFile(pcap)
+    expect(samples.length).toBeGreaterThanOrEqual(60)
+    expect(captured.length).toBeGreaterThan(200_000)
+    const leaked = samples.filter((sample) => captured.includes(Buffer.from(sample)))
+    expect(leaked, "plaintext frame bytes in coturn's relayed traffic").toEqual([])
+
+    // Act 7: every service stops and starts again (a reboot of both hosts).
     const relayProcs = procs.filter((p) =>
       ["vigil-signal", "vigil-turn", "vigil-caddy", "vigil-hub"].includes(p.name),
     )
@@ -339,7 +434,11 @@ test("a relay and a hub installed by their scripts serve phones over HTTPS at ho
       const bytes = await readFile(join(f.parentPath, f.name))
       expect(bytes.includes(Buffer.from("ftypiso")), `${f.name} holds an MP4 header`).toBe(false)
     }
-    const figures = `relay answering over https ${(relayUpMs / 1000).toFixed(1)} s after the namespaces were made; phone A watching live at ${(liveAMs / 1000).toFixed(1)} s`
+    const figures =
+      `relay answering over https ${(relayUpMs / 1000).toFixed(1)} s after the namespaces were made; ` +
+      `phone A watching live at ${(liveAMs / 1000).toFixed(1)} s; ` +
+      `${captured.length} bytes to/from coturn, ${samples.length} plaintext windows, none found; ` +
+      `phone B's network change → 30 more frames in ${recoveredMs} ms`
     test.info().annotations.push({ type: "figures", description: figures })
     console.log(`deploy.spec: ${figures}`)
     passed = true

@@ -90,7 +90,7 @@ test("live view decodes frames peer to peer, survives a hub restart, and signal 
       // Assert: at least 60 frames decoded with WebCodecs from the peer-to-peer data channel.
       await expect(page.getByTestId("live-state")).toHaveText("Live", { timeout: 30_000 })
       await expect.poll(() => framesDecoded(page), { timeout: 30_000 }).toBeGreaterThanOrEqual(60)
-      // On one network, without any ICE server: peer to peer (the NAT cases are in nat.spec.ts).
+      // On one network, without any ICE server: peer to peer (the NAT cases are in deploy.spec.ts).
       await expect(page.getByTestId("live-path")).toHaveText("Direct")
       await page.screenshot({ path: join(shots, "10-live.png") })
       const before = await liveStats(page)

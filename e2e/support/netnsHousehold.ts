@@ -4,14 +4,17 @@
  *   hub    192.168.1.2 ─┐
  *   phoneA 192.168.1.3 ─┴─ home (lan 192.168.1.1, wan 203.0.113.2, cone NAT) ─────┐
  *                                                                                  ├─ pub: 203.0.113.1
- *   phoneB 10.1.0.2 ────── mobile (lan 10.1.0.1, wan 203.0.113.3, symmetric NAT) ──┘  relay.test, acme.test
+ *   phoneB 10.1.0.2 ────── mobile (lan 10.1.0.1, wan 203.0.113.3, cone or symmetric) ─┘  relay.test, acme.test
  *
- * Names resolve as DNS would for every program (Node, Go, Chromium): each namespace gets its own hosts file
- * (`ip netns exec` bind-mounts /etc/netns/<name>/hosts over /etc/hosts). The routers masquerade and drop
- * unsolicited inbound traffic, as home routers and carrier-grade NATs do (e2e/support/netnsNat.ts says why
- * the INPUT rules matter). 203.0.113.0/24 is a documentation range; every address lives only in here.
+ * Names resolve by DNS, as on the internet: dnsmasq on the public host answers for relay.test and acme.test,
+ * and every namespace's resolv.conf points at it (`ip netns exec` bind-mounts /etc/netns/<name>/resolv.conf
+ * over /etc/resolv.conf). A hosts file is not enough: Chromium resolves STUN servers' names by DNS only. The routers masquerade and drop
+ * unsolicited inbound traffic, as home routers and carrier-grade NATs do. The INPUT rules matter: with Linux
+ * NAT, an early ICE check from the other side that reaches the router itself creates a conntrack entry for
+ * exactly the tuple the router's own outbound mapping needs a moment later, and masquerade then picks another
+ * port, so hole punching would fail even between "cone" NATs; a dropped, unconfirmed entry claims nothing. 203.0.113.0/24 is a documentation range; every address lives only in here.
  */
-import { spawn, spawnSync } from "node:child_process"
+import { spawn, spawnSync, type ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises"
 import { join } from "node:path"
@@ -31,6 +34,13 @@ export interface Household {
     args: string[],
     opts?: { env?: Record<string, string>; stdin?: boolean },
   ): ManagedProcess & { answer: (line: string) => void }
+  /**
+   * The mobile network's NAT: "cone" keeps the source port (hole punching works), "symmetric" picks a new
+   * random port per destination, like carrier-grade NATs (only the TURN relay gets through). New flows only.
+   */
+  setMobileNat(kind: "cone" | "symmetric"): void
+  /** Phone B's network changes under it: a new address behind a new public address, every mapping lost. */
+  movePhoneB(): void
   /** A wrapper that runs the system Chromium inside a namespace, with HOME set (its NSS trust store). */
   chromiumWrapper(node: HouseholdNode, home: string): Promise<string>
   destroy(): Promise<void>
@@ -58,9 +68,11 @@ export async function createHousehold(): Promise<Household> {
   }
 
   let destroyed = false
+  let dns: ChildProcess | undefined
   const destroy = async () => {
     if (destroyed) return
     destroyed = true
+    dns?.kill()
     for (const name of Object.values(ns)) {
       spawnSync("ip", ["netns", "del", name])
       await rm(`/etc/netns/${name}`, { recursive: true, force: true })
@@ -73,15 +85,13 @@ export async function createHousehold(): Promise<Household> {
       run("ip", ["netns", "add", ns[node]])
       ipn(node, "link", "set", "lo", "up")
       await mkdir(`/etc/netns/${ns[node]}`, { recursive: true })
-      await writeFile(
-        `/etc/netns/${ns[node]}/hosts`,
-        `127.0.0.1 localhost\n${publicAddress} ${relayDomain} ${acmeDomain}\n`,
-      )
+      await writeFile(`/etc/netns/${ns[node]}/hosts`, "127.0.0.1 localhost\n")
+      await writeFile(`/etc/netns/${ns[node]}/resolv.conf`, `nameserver ${publicAddress}\n`)
     }
     bridge("pub", "br0", `${publicAddress}/24`)
     const routers = [
       { router: "home", wan: "203.0.113.2", lan: "192.168.1", hosts: ["hub", "phoneA"], nat: [] },
-      { router: "mobile", wan: "203.0.113.3", lan: "10.1.0", hosts: ["phoneB"], nat: ["--random-fully"] },
+      { router: "mobile", wan: "203.0.113.3", lan: "10.1.0", hosts: ["phoneB"], nat: [] },
     ] as const
     for (const { router, wan, lan, hosts, nat } of routers) {
       veth(router, "wan", "pub", `p-${router}`)
@@ -116,6 +126,26 @@ export async function createHousehold(): Promise<Household> {
         inNs(router, "iptables", "-A", chain, "-i", "wan", "-j", "DROP")
       }
     }
+    // The internet's DNS, for the two names this internet has.
+    dns = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        ns.pub,
+        "dnsmasq",
+        "--keep-in-foreground",
+        "--no-resolv",
+        "--no-hosts",
+        "--bind-interfaces",
+        `--listen-address=${publicAddress}`,
+        "--pid-file=",
+        "--user=root",
+        `--address=/${relayDomain}/${publicAddress}`,
+        `--address=/${acmeDomain}/${publicAddress}`,
+      ],
+      { stdio: "ignore" },
+    )
   } catch (err) {
     await destroy()
     throw err
@@ -131,6 +161,30 @@ export async function createHousehold(): Promise<Household> {
       })
       const proc = new ManagedProcess(name, child)
       return Object.assign(proc, { answer: (line: string) => void child.stdin?.write(`${line}\n`) })
+    },
+    setMobileNat(kind) {
+      inNs("mobile", "iptables", "-t", "nat", "-F", "POSTROUTING")
+      inNs(
+        "mobile",
+        "iptables",
+        "-t",
+        "nat",
+        "-A",
+        "POSTROUTING",
+        "-o",
+        "wan",
+        "-j",
+        "MASQUERADE",
+        ...(kind === "symmetric" ? ["--random-fully"] : []),
+      )
+    },
+    movePhoneB() {
+      // Removing the router's address drops its masquerade mappings; Chromium notices its own new address.
+      ipn("mobile", "addr", "del", "203.0.113.3/24", "dev", "wan")
+      ipn("mobile", "addr", "add", "203.0.113.4/24", "dev", "wan")
+      ipn("phoneB", "addr", "del", "10.1.0.2/24", "dev", "eth0")
+      ipn("phoneB", "addr", "add", "10.1.0.3/24", "dev", "eth0")
+      ipn("phoneB", "route", "add", "default", "via", "10.1.0.1")
     },
     async chromiumWrapper(node, home) {
       const dir = await tempDir("chromium")
@@ -158,6 +212,8 @@ export function householdUnavailable(): string | undefined {
     ["certutil", "-H", "libnss3-tools"],
     ["setpriv", "--version", "util-linux"],
     ["openssl", "version", "openssl"],
+    ["tcpdump", "--version", "tcpdump"],
+    ["dnsmasq", "--version", "dnsmasq-base"],
   ] as const) {
     if (spawnSync(cmd, [arg], { stdio: "ignore" }).error) return `needs ${cmd} (Debian package ${pkg})`
   }

@@ -23,6 +23,8 @@ export interface LiveStats {
   iceRestarts: number
   /** The selected candidate pair of the current session: direct (host/srflx) or through the TURN relay. */
   path: "direct" | "relayed" | undefined
+  /** That pair's candidate types, this phone's first ("srflx→srflx", "relay→prflx"), for diagnosis. */
+  pair: string | undefined
 }
 
 export const newLiveStats = (): LiveStats => ({
@@ -38,6 +40,7 @@ export const newLiveStats = (): LiveStats => ({
   state: "idle",
   iceRestarts: 0,
   path: undefined,
+  pair: undefined,
 })
 
 export const nowUs = (): number => (performance.timeOrigin + performance.now()) * 1000

@@ -278,9 +278,11 @@ export class LiveView {
   private showInfo() {
     const s = this.session
     if (s?.opened) {
-      void s.path().then((path) => {
-        if (this.session !== s || !path) return
+      void s.path().then((selected) => {
+        if (this.session !== s || !selected) return
+        const { path, pair } = selected
         this.stats.path = path
+        this.stats.pair = pair
         this.pathEl.textContent = path === "relayed" ? "Relayed" : "Direct"
         this.pathEl.dataset.path = path
         this.pathEl.style.visibility = "visible"
@@ -417,7 +419,7 @@ class Session {
   }
 
   /** Direct or relayed, from the selected candidate pair; undefined before one is selected. */
-  async path(): Promise<LivePath | undefined> {
+  async path(): Promise<{ path: LivePath; pair: string } | undefined> {
     const pc = this.pc
     if (!pc || this.closed) return undefined
     const report = await pc.getStats()
@@ -430,9 +432,11 @@ class Session {
       : undefined
     if (!pair) return undefined
     const type = (id: string) => (report.get(id) as { candidateType?: string } | undefined)?.candidateType
-    return type(pair.localCandidateId) === "relay" || type(pair.remoteCandidateId) === "relay"
-      ? "relayed"
-      : "direct"
+    const [local, remote] = [type(pair.localCandidateId), type(pair.remoteCandidateId)]
+    return {
+      path: local === "relay" || remote === "relay" ? "relayed" : "direct",
+      pair: `${local ?? "?"}→${remote ?? "?"}`,
+    }
   }
 
   private pathLost(why: string) {
@@ -528,10 +532,15 @@ class Session {
   private gathered(pc: RTCPeerConnection): Promise<void> {
     if (pc.iceGatheringState === "complete") return Promise.resolve()
     // With a TURN server, wait for a relay candidate: behind a symmetric NAT it is the only way in, and the
-    // hub must know it to let the relay forward to this phone. Server-reflexive ones come with it.
-    const wantRelay = this.iceServers.some((s) =>
-      (Array.isArray(s.urls) ? s.urls : [s.urls]).some((u) => /^turns?:/i.test(u)),
-    )
+    // hub must know it to let the relay forward to this phone. With a STUN server, wait for the
+    // server-reflexive one too: it is what hole punching needs, and an offer sent without it (it may come
+    // after the relay candidate) would leave the phone relayed for the whole session.
+    const urls = this.iceServers.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]))
+    const wanted = new Set<RTCIceCandidateType>([
+      ...(urls.some((u) => /^turns?:/i.test(u)) ? (["relay"] as const) : []),
+      ...(urls.some((u) => /^(stun|turn):/i.test(u)) ? (["srflx"] as const) : []),
+    ])
+    const wantRelay = wanted.has("relay")
     return new Promise((resolve) => {
       // Host candidates come within milliseconds; Chromium's "complete" can take much longer (mDNS names).
       // Wait for it at most 1 s, and at most 40 ms after the first candidate: the hub also learns this
@@ -539,7 +548,8 @@ class Session {
       let timer = setTimeout(resolve, wantRelay ? relayGatherMs : 1000)
       pc.addEventListener("icecandidate", (e) => {
         if (!e.candidate) return
-        if (wantRelay && e.candidate.type !== "relay") return
+        if (e.candidate.type) wanted.delete(e.candidate.type)
+        if (wantRelay && wanted.size > 0) return
         clearTimeout(timer)
         timer = setTimeout(resolve, 40)
       })
