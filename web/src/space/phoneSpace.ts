@@ -18,6 +18,7 @@ import {
   fromBase64Url,
   importClipKey,
   mlsWireformat,
+  claimedEpoch,
   openDeviceRoster,
   encodeDiscoveryRoomMessage,
   isPairingNoticeBytes,
@@ -49,7 +50,7 @@ import {
   type SpaceId,
   type TrustPolicy,
 } from "@vigil/protocol"
-import type { DeviceRecord, EventRecord, LocalStore, SpaceRecord } from "../store/db.ts"
+import type { DeviceRecord, EventRecord, HeldRecord, LocalStore, SpaceRecord } from "../store/db.ts"
 
 export type SpaceStatus =
   | { kind: "waiting-for-hub" }
@@ -64,6 +65,11 @@ const sightingId = (cameraId: string, motionStartedAt: number) => `s-${cameraId}
 export interface PhoneSpaceOptions {
   /** How often the phone refreshes its leaf keys (post-compromise security). Default 24 hours. */
   keyRefreshMs?: number
+  /**
+   * How long messages claiming a later epoch may wait, with nothing authenticated arriving after them,
+   * before the phone asks the hub to let it back in (it keeps its group until the hub's Welcome). Default 60 s.
+   */
+  stuckAfterMs?: number
 }
 
 /** An event's clip at signal: its URL, the request headers, and the key of its records. */
@@ -85,6 +91,10 @@ export type LiveReply =
 const defaultKeyRefreshMs = 24 * 3600_000
 /** A refresh request that got no Welcome is sent again after this long. */
 const refreshRetryMs = 10 * 60_000
+const defaultStuckAfterMs = 60_000
+/** Bounds of the held messages (finding 2): a forger fills them, never more. */
+const maxHeldMessages = 32
+const maxHeldBytes = 64 * 1024
 
 /**
  * This phone's membership in one camera space: it pairs, follows the hub's MLS epochs through its signal
@@ -107,6 +117,10 @@ export class PhoneSpace {
   private roster: DeviceRoster | undefined
   /** A new phone waiting to be paired, which this phone's user may approve (hub-signed notice). */
   pairingNotice: PairingNotice | undefined
+  /** Messages claiming a later epoch, oldest first (saved as the `held` record when they change). */
+  private held: HeldRecord["messages"] = []
+  private heldChanged = false
+  private rejoinSentAt = 0
 
   private constructor(
     private readonly store: LocalStore,
@@ -144,7 +158,12 @@ export class PhoneSpace {
     const [device, space] = await Promise.all([store.get("device"), store.get("space")])
     if (!device || !space) return undefined
     const phone = new PhoneSpace(store, device, space, onChange, options)
-    const [group, pending] = await Promise.all([store.get("group"), store.get("pending")])
+    const [group, pending, held] = await Promise.all([
+      store.get("group"),
+      store.get("pending"),
+      store.get("held"),
+    ])
+    phone.held = held?.messages ?? []
     if (group) {
       try {
         phone.session = await SpaceSession.restore(fromBase64(group), phone.hooks())
@@ -202,7 +221,7 @@ export class PhoneSpace {
           spaceId: invite.spaceId,
         },
       },
-      remove: ["group"],
+      remove: ["group", "held"],
     })
     const authed = new SignalClient({ baseUrl: invite.signal, token: registered.token })
     const request = await createJoinRequest(invite.secret, {
@@ -224,6 +243,7 @@ export class PhoneSpace {
         if (this.stopped) return
         for (const m of messages) await this.process(m.seq, m.body)
         if (messages.length > 0) await this.client.ackMailbox(this.space.after)
+        await this.rejoinIfStuck()
         await this.refreshIfDue()
         if (this.status.kind === "offline")
           this.status = this.session ? { kind: "paired" } : { kind: "waiting-for-hub" }
@@ -250,25 +270,15 @@ export class PhoneSpace {
 
   private async processLocked(seq: number, body: Uint8Array): Promise<void> {
     const events: EventRecord[] = []
-    try {
-      const wireformat = isPairingNoticeBytes(body) ? undefined : mlsWireformat(body)
-      if (wireformat === undefined) await this.readPairingNotice(body)
-      else if (wireformat === "mls_welcome") await this.join(body)
-      else if (wireformat === "mls_private_message") {
-        const event = await this.openPrivate(body)
-        if (event) events.push(event)
-      } else throw new VigilError("UNEXPECTED_MESSAGE", `unexpected ${wireformat} in the mailbox`)
-    } catch (err) {
-      // A message we cannot use is skipped, never retried forever; the MLS layer refuses replays anyway.
-      if (!(err instanceof VigilError)) throw err
-      this.problems = [...this.problems.slice(-19), `message ${seq} skipped: ${err.code}: ${err.message}`]
-      if (err.code === "COMMIT_MISSED" && this.status.kind !== "repairing") {
-        await this.requestRejoin("a commit from the hub was missed")
-      }
-    }
+    await this.processOne(seq, body, events)
+    await this.releaseHeld(events)
     this.space = { ...this.space, after: seq }
     await this.store.commit({
-      put: { space: this.space, ...(this.captured ? { group: toBase64(this.captured) } : {}) },
+      put: {
+        space: this.space,
+        ...(this.captured ? { group: toBase64(this.captured) } : {}),
+        ...(this.heldChanged ? { held: { messages: this.held } } : {}),
+      },
       ...(this.joinedNow ? { remove: ["pending" as const] } : {}),
       events,
       removeEvents: events
@@ -277,6 +287,97 @@ export class PhoneSpace {
     })
     this.captured = undefined
     this.joinedNow = false
+    this.heldChanged = false
+  }
+
+  /** One mailbox message (or a held one, again); what it revealed goes into `events`. */
+  private async processOne(seq: number, body: Uint8Array, events: EventRecord[]): Promise<void> {
+    try {
+      const wireformat = isPairingNoticeBytes(body) ? undefined : mlsWireformat(body)
+      if (wireformat === undefined) await this.readPairingNotice(body)
+      else if (wireformat === "mls_welcome") await this.join(body)
+      else if (wireformat === "mls_private_message") {
+        const event = await this.openPrivate(body)
+        if (event) events.push(event)
+      } else throw new VigilError("UNEXPECTED_MESSAGE", `unexpected ${wireformat} in the mailbox`)
+      if (wireformat !== undefined) this.markVerified(seq)
+    } catch (err) {
+      // A message we cannot use is skipped, never retried forever; the MLS layer refuses replays anyway.
+      if (!(err instanceof VigilError)) throw err
+      if (err.code === "EPOCH_AHEAD") {
+        this.hold(seq, body)
+        return
+      }
+      this.noteProblem(`message ${seq} skipped: ${err.code}: ${err.message}`)
+    }
+  }
+
+  private noteProblem(problem: string) {
+    this.problems = [...this.problems.slice(-19), problem]
+  }
+
+  /** MLS authenticated this message (or it was the Welcome we joined from): the hub is still in step. */
+  private markVerified(seq: number) {
+    this.space = {
+      ...this.space,
+      verifiedSeq: Math.max(seq, this.space.verifiedSeq ?? 0),
+      heardAt: Date.now(),
+    }
+  }
+
+  /**
+   * Keeps a message whose header claims a later epoch: its commit may still come (out of order, or from a
+   * held message). Bounded: a forger can fill the buffer and push out older held messages, nothing else.
+   */
+  private hold(seq: number, body: Uint8Array) {
+    if (body.length > maxHeldBytes) {
+      this.noteProblem(`message ${seq} skipped: EPOCH_AHEAD: too large to keep`)
+      return
+    }
+    const epoch = claimedEpoch(body)
+    if (epoch === undefined) return
+    const dropped = this.held.length >= maxHeldMessages ? this.held[0] : undefined
+    this.held = [
+      ...this.held.slice(dropped ? 1 : 0),
+      { seq, body: toBase64(body), epoch: epoch.toString(), heldAt: Date.now() },
+    ]
+    this.heldChanged = true
+    if (dropped) this.noteProblem(`message ${dropped.seq} skipped: EPOCH_AHEAD: held too long`)
+    this.noteProblem(`message ${seq} held: EPOCH_AHEAD: claims epoch ${epoch}`)
+  }
+
+  /** Retries, oldest first, the held messages whose epoch the session has now reached. */
+  private async releaseHeld(events: EventRecord[]) {
+    // Each turn takes one message out; a bounded loop all the same, whatever processing puts back.
+    for (let turn = 0; turn <= maxHeldMessages; turn++) {
+      const session = this.session
+      if (!session) return
+      const ready = this.held.find((m) => BigInt(m.epoch) <= session.epoch)
+      if (!ready) return
+      this.held = this.held.filter((m) => m !== ready)
+      this.heldChanged = true
+      await this.processOne(ready.seq, fromBase64(ready.body), events)
+    }
+  }
+
+  /**
+   * A phone that really missed a commit sees only messages it cannot place, and nothing authenticated
+   * after them. When that has lasted `stuckAfterMs`, it asks the hub to re-add it — as a key refresh: the
+   * current group stays in use (and saved) until a Welcome signed by the pinned hub key replaces it, so a
+   * forged hint costs at most one request per `refreshRetryMs` and never the group.
+   */
+  private async rejoinIfStuck() {
+    if (!this.session || this.status.kind === "removed") return
+    const unplaced = this.held.filter((m) => m.seq > (this.space.verifiedSeq ?? 0))
+    if (unplaced.length === 0) return
+    const now = Date.now()
+    const since = Math.min(...unplaced.map((m) => m.heldAt))
+    if (now - since < (this.options.stuckAfterMs ?? defaultStuckAfterMs)) return
+    if (now - this.rejoinSentAt < refreshRetryMs) return
+    this.rejoinSentAt = now
+    this.status = { kind: "repairing", reason: "a commit from the hub was missed" }
+    this.onChange()
+    await this.sendFreshKeys({ refresh: true })
   }
 
   /**
@@ -363,6 +464,8 @@ export class PhoneSpace {
         privatePackage: fromBase64(pending.privatePackage),
       },
       ...this.hooks(),
+      // Only the hub adds phones: a Welcome signed by any other member is a fork (issue 14, finding 11).
+      signer: fromBase64(this.space.hubKey),
     })
     const hub = session.members().find((m) => m.identity.role === "hub")
     if (!hub || !equalBytes(hub.signaturePublicKey, fromBase64(this.space.hubKey))) {
@@ -377,6 +480,12 @@ export class PhoneSpace {
     this.joinedNow = true
     this.space = { ...this.space, keysFreshAt: Date.now() }
     this.status = { kind: "paired" }
+    // Held messages from before the epoch we joined at can never be opened now.
+    const kept = this.held.filter((m) => BigInt(m.epoch) >= session.epoch)
+    if (kept.length !== this.held.length) {
+      this.held = kept
+      this.heldChanged = true
+    }
   }
 
   private hubLeafIndex(session: SpaceSession): number {

@@ -56,6 +56,18 @@ export interface SpaceRecord {
   after: number
   /** when this phone last joined with fresh leaf keys (pairing, rejoin or refresh), ms */
   keysFreshAt?: number
+  /** mailbox seq of the last message MLS authenticated (or the Welcome joined from) */
+  verifiedSeq?: number
+  /** when the hub was last heard from: the last authenticated message, ms */
+  heardAt?: number
+}
+
+/**
+ * Mailbox messages whose plaintext header claims a later epoch than the phone's (issue 14, finding 2):
+ * kept, bounded, until a commit reaches that epoch. The claim is unauthenticated, so it changes nothing else.
+ */
+export interface HeldRecord {
+  messages: { seq: number; body: string; epoch: string; heldAt: number }[]
 }
 
 export interface PendingRecord {
@@ -138,6 +150,7 @@ export interface PhoneRecords extends Record<string, unknown> {
   device: DeviceRecord
   space: SpaceRecord
   pending: PendingRecord
+  held: HeldRecord
   /** base64 of ts-mls's encoding of the group state */
   group: string
 }
