@@ -15,6 +15,7 @@ export const errorCodes = [
   "PAIRING_INVALID",
   "PAIRING_EXPIRED",
   "NOT_A_MEMBER",
+  "ALREADY_PAIRED",
   "INTERNAL",
 ] as const
 export type ErrorCode = (typeof errorCodes)[number]

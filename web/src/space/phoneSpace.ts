@@ -1,5 +1,6 @@
 import {
   CryptoError,
+  ProtocolStateError,
   SignalClient,
   SpaceSession,
   VigilError,
@@ -189,7 +190,19 @@ export class PhoneSpace {
     invite: Invite,
     onChange: () => void,
     options?: PhoneSpaceOptions,
+    /**
+     * Pairing replaces the phone's current home (its device, keys and group): only after the user chose so
+     * on a screen that named both (web/src/features/pairing/replacePairingDialog.ts). Issue 14, finding 4.
+     */
+    { replace = false }: { replace?: boolean } = {},
   ): Promise<PhoneSpace> {
+    const current = await store.get("space")
+    if (current && !replace) {
+      throw new ProtocolStateError(
+        "ALREADY_PAIRED",
+        `this phone is paired with ${current.hubName}; replacing it needs the user's choice`,
+      )
+    }
     const registered = await new SignalClient({ baseUrl: invite.signal }).registerDevice("phone")
     const pending = await createPendingJoin(
       { role: "phone", deviceId: registered.deviceId as DeviceId },
