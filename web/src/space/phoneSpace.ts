@@ -79,6 +79,8 @@ export interface ClipSource {
   headers: Record<string, string>
   /** SHA-256 (hex) of the whole stored blob, as the hub announced it. */
   blobId: string
+  /** The blob's size in bytes, as the hub signed it: a download stops past it. */
+  size: number
   /** The hub-signed SHA-256 of each record, when the announcement listed them. */
   recordHashes?: Uint8Array
   key: ClipKey
@@ -759,6 +761,7 @@ export class PhoneSpace {
     return this.fetchAndDecrypt(
       event.spaceId,
       event.thumbnail.blobId,
+      event.thumbnail.size,
       event.thumbnail.clipId,
       event.thumbnail.secret,
     )
@@ -768,7 +771,7 @@ export class PhoneSpace {
   async loadClip(event: EventRecord): Promise<Uint8Array> {
     if (event.pending)
       throw new VigilError("UNEXPECTED_MESSAGE", "the clip of this event is still being recorded")
-    return this.fetchAndDecrypt(event.spaceId, event.blobId, event.clipId, event.secret)
+    return this.fetchAndDecrypt(event.spaceId, event.blobId, event.size, event.clipId, event.secret)
   }
 
   /**
@@ -783,6 +786,7 @@ export class PhoneSpace {
       url: `${this.device.signalUrl.replace(/\/+$/, "")}${path}`,
       headers: { authorization: `Bearer ${this.device.token}` },
       blobId: event.blobId,
+      size: event.size,
       ...(event.recordHashes ? { recordHashes: fromBase64Url(event.recordHashes) } : {}),
       key: await importClipKey(event.clipId as ClipId, fromBase64(event.secret)),
     }
@@ -800,13 +804,15 @@ export class PhoneSpace {
     }
   }
 
+  /** `size` is the hub-signed blob size: the download is cancelled past it (issue 14, finding 15). */
   private async fetchAndDecrypt(
     spaceId: string,
     blobId: string,
+    size: number,
     id: string,
     secret: string,
   ): Promise<Uint8Array> {
-    const blob = await this.client.getBlob(spaceId, blobId)
+    const blob = await this.client.getBlob(spaceId, blobId, undefined, { maxBytes: size })
     if (toHex(await sha256(blob)) !== blobId) {
       throw new CryptoError("CLIP_TAMPERED", "the stored media is not what the hub announced")
     }
