@@ -43,6 +43,7 @@ import {
 } from "./credentials.ts"
 import { CodecError, CryptoError, ProtocolStateError } from "./errors.ts"
 import type { DeviceId } from "./ids.ts"
+import { bucketLength } from "./lengthBuckets.ts"
 import { SerialQueue } from "./serialQueue.ts"
 import { defaultSuiteName, loadSuite } from "./suite.ts"
 
@@ -70,6 +71,9 @@ export interface PendingJoin {
   keyPackage: Uint8Array
   privatePackage: Uint8Array
 }
+
+/** A signature and its length prefix, over-estimated for every MLS signature scheme (ECDSA P-521: 139). */
+const maxSignatureOverhead = 160
 
 /**
  * Epochs kept for late messages. Small on purpose: keys of older epochs are deleted, which is what gives
@@ -433,10 +437,25 @@ export class SpaceSession {
     return { commit, welcome }
   }
 
-  /** Encrypts a small message (notification, command, signalling) for the group. */
+  /**
+   * Encrypts a small message (notification, command, signalling) for the group, MLS-padded (RFC 9420
+   * §6.3.1) so that its length shows only a bucket (lengthBuckets.ts, issue 14 finding 5).
+   */
   seal(plaintext: Uint8Array): Promise<Uint8Array> {
     return this.queue.run(async () => {
-      const result = await createApplicationMessage(this.state, plaintext, this.cs)
+      // The padded content is varint(len) | data | varint(len) | signature: pad until the bucket of an
+      // upper bound of that, which MLS then reaches exactly.
+      const paddingConfig = {
+        kind: "padUntilLength" as const,
+        padUntilLength: bucketLength(plaintext.length + 4 + maxSignatureOverhead),
+      }
+      const config = this.state.clientConfig
+      const result = await createApplicationMessage(
+        { ...this.state, clientConfig: { ...config, paddingConfig } },
+        plaintext,
+        this.cs,
+      )
+      result.newState = { ...result.newState, clientConfig: config }
       await this.persist(encodeGroupState(result.newState))
       this.state = result.newState
       result.consumed.forEach(zeroOutUint8Array)

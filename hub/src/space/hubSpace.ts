@@ -1155,8 +1155,10 @@ export class HubSpace {
       const cameraName = this.cameraName(clip.cameraId, clip.cameraName)
       const sealedClip = await this.sealMediaLocked(clip.mp4, clipId)
       const thumbnail = clip.thumbnail ? await this.sealMediaLocked(clip.thumbnail) : undefined
+      const seq = (this.doc.announcedSeq ?? 0) + 1
       const announcement = await this.signLocked({
         kind: "clip",
+        seq,
         clipId,
         spaceId: this.spaceId,
         blobId: sealedClip.ref.blobId as BlobId,
@@ -1174,11 +1176,10 @@ export class HubSpace {
         ...(sealedClip.recordHashes ? { recordHashes: toBase64Url(sealedClip.recordHashes) } : {}),
       })
       const sealed = await this.session.seal(announcement)
-      await this.applyLocked([
-        ...(thumbnail ? [thumbnail.entry] : []),
-        sealedClip.entry,
-        ...this.mailToPhones(sealed),
-      ])
+      await this.applyLocked(
+        [...(thumbnail ? [thumbnail.entry] : []), sealedClip.entry, ...this.mailToPhones(sealed)],
+        (doc) => ({ ...doc, announcedSeq: seq }),
+      )
       await pushClipNotice(this.pushContext(), { ...clip, cameraName, clipId, thumbnail: thumbnail?.ref })
       return { clipId, blobId: sealedClip.ref.blobId as BlobId }
     })
@@ -1192,8 +1193,10 @@ export class HubSpace {
     return this.queue.run(async () => {
       if (this.doc.phones.length === 0) return
       const thumbnail = sighting.thumbnail ? await this.sealMediaLocked(sighting.thumbnail) : undefined
+      const seq = (this.doc.announcedSeq ?? 0) + 1
       const message = await this.signLocked({
         kind: "sighting",
+        seq,
         spaceId: this.spaceId,
         epoch: this.session.epoch.toString(),
         cameraId: sighting.cameraId,
@@ -1205,7 +1208,10 @@ export class HubSpace {
         ...(thumbnail ? { thumbnail: thumbnail.ref } : {}),
       })
       const sealed = await this.session.seal(message)
-      await this.applyLocked([...(thumbnail ? [thumbnail.entry] : []), ...this.mailToPhones(sealed)])
+      await this.applyLocked(
+        [...(thumbnail ? [thumbnail.entry] : []), ...this.mailToPhones(sealed)],
+        (doc) => ({ ...doc, announcedSeq: seq }),
+      )
     })
   }
 

@@ -71,6 +71,23 @@ export interface PhoneSpaceOptions {
    * before the phone asks the hub to let it back in (it keeps its group until the hub's Welcome). Default 60 s.
    */
   stuckAfterMs?: number
+  /**
+   * After how long without any authenticated message from the hub the app says so. The hub commits a new
+   * epoch at least hourly, so silence beyond two of those means it is off, or its messages are withheld.
+   * Default 2 h 15 min.
+   */
+  silentAfterMs?: number
+}
+
+/**
+ * What the phone can tell about the hub's messages reaching it (issue 14, finding 5): the relay can drop
+ * or hold back messages, but not without the phone noticing a skipped number or a long silence.
+ */
+export interface HubNews {
+  /** Set when nothing authenticated came from the hub for `silentAfterMs`: since when (ms). */
+  silentSince?: number
+  /** Clip announcements and sightings whose numbers were skipped. */
+  missing: number
 }
 
 /** An event's clip at signal: its URL, the request headers, and the key of its records. */
@@ -95,6 +112,7 @@ const defaultKeyRefreshMs = 24 * 3600_000
 /** A refresh request that got no Welcome is sent again after this long. */
 const refreshRetryMs = 10 * 60_000
 const defaultStuckAfterMs = 60_000
+const defaultSilentAfterMs = 135 * 60_000
 /** Bounds of the held messages (finding 2): a forger fills them, never more. */
 const maxHeldMessages = 32
 const maxHeldBytes = 64 * 1024
@@ -124,6 +142,8 @@ export class PhoneSpace {
   private held: HeldRecord["messages"] = []
   private heldChanged = false
   private rejoinSentAt = 0
+  /** Until a first authenticated message is recorded (records from before `heardAt` existed). */
+  private readonly loadedAt = Date.now()
 
   private constructor(
     private readonly store: LocalStore,
@@ -690,6 +710,7 @@ export class PhoneSpace {
     )
     if (msg.spaceId !== this.space.spaceId)
       throw new CryptoError("CLIP_TAMPERED", "clip announced for another space")
+    if (msg.kind === "clip" || msg.kind === "sighting") this.noteAnnouncementSeq(msg.seq)
     if (msg.kind === "live-refused") {
       if (msg.to === this.device.deviceId) this.liveListener?.({ kind: "live-refused", refused: msg })
       return undefined
@@ -753,6 +774,38 @@ export class PhoneSpace {
       ...(msg.detections ? { detections: msg.detections } : {}),
       ...(msg.recordHashes ? { recordHashes: msg.recordHashes } : {}),
     }
+  }
+
+  /** A skipped number is an announcement the relay withheld (or lost); a late one fills its gap again. */
+  private noteAnnouncementSeq(seq: number | undefined) {
+    if (seq === undefined) return
+    const last = this.space.announcedSeq
+    const missed = this.space.missedAnnouncements ?? 0
+    if (last === undefined || seq > last) {
+      const skipped = last === undefined ? 0 : seq - last - 1
+      this.space = { ...this.space, announcedSeq: seq, missedAnnouncements: missed + skipped }
+    } else if (seq < last && missed > 0) {
+      this.space = { ...this.space, missedAnnouncements: missed - 1 }
+    }
+  }
+
+  /** Whether the hub's messages are reaching this phone: for the notice above the timeline. */
+  hubNews(now = Date.now()): HubNews {
+    const heard = this.space.heardAt ?? this.loadedAt
+    const silent = now - heard > (this.options.silentAfterMs ?? defaultSilentAfterMs)
+    const paired = this.status.kind === "paired" || this.status.kind === "repairing"
+    return {
+      ...(silent && paired ? { silentSince: heard } : {}),
+      missing: this.space.missedAnnouncements ?? 0,
+    }
+  }
+
+  /** The user saw the notice about missing announcements. */
+  dismissMissing(): Promise<void> {
+    return this.ops.run(async () => {
+      this.space = { ...this.space, missedAnnouncements: 0 }
+      await this.store.commit({ put: { space: this.space } })
+    })
   }
 
   /** Downloads and decrypts an event's picture (checked against the hub-signed blob id). */

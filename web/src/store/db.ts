@@ -60,6 +60,10 @@ export interface SpaceRecord {
   verifiedSeq?: number
   /** when the hub was last heard from: the last authenticated message, ms */
   heardAt?: number
+  /** the highest `seq` of a clip announcement or sighting seen */
+  announcedSeq?: number
+  /** announcements whose `seq` was skipped and that never came (until the user dismissed the notice) */
+  missedAnnouncements?: number
 }
 
 /**
