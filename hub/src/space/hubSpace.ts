@@ -10,7 +10,7 @@ import {
   isDeviceRequestKind,
   openDeviceRequest,
   openPairingApproval,
-  signPairingNotice,
+  sealPairingNotice,
   peekEnvelopeKind,
   signDeviceRoster,
   encodeDiscoveryAnnouncement,
@@ -787,7 +787,9 @@ export class HubSpace {
    */
   private async noticeToPhonesLocked(request: DiscoveryRequest, roomId: string, expiresAt: number) {
     if (this.doc.phones.length === 0) return
-    const notice = await signPairingNotice(
+    // Sealed for the epoch the paired phones are in, the saved one (this.session is the pending epoch).
+    const saved = await SpaceSession.restore(fromBase64(this.doc.group), this.hooks)
+    const notice = await sealPairingNotice(
       {
         kind: "pairing-pending",
         spaceId: this.spaceId,
@@ -797,9 +799,10 @@ export class HubSpace {
         code: request.code,
         expiresAt,
       },
-      this.session.groupId,
+      saved,
       this.session.signaturePrivateKey,
       this.session.signature,
+      nodeAead,
     )
     await Promise.all(
       this.doc.phones.map((p) =>

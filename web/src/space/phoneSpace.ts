@@ -23,7 +23,8 @@ import {
   openDeviceRoster,
   encodeDiscoveryRoomMessage,
   isPairingNoticeBytes,
-  openPairingNotice,
+  isSealedPairingNoticeBytes,
+  openSealedPairingNotice,
   signPairingApproval,
   openSignedHubMessage,
   peekEnvelopeKind,
@@ -328,7 +329,11 @@ export class PhoneSpace {
   /** One mailbox message (or a held one, again); what it revealed goes into `events`. */
   private async processOne(seq: number, body: Uint8Array, events: EventRecord[]): Promise<void> {
     try {
-      const wireformat = isPairingNoticeBytes(body) ? undefined : mlsWireformat(body)
+      if (isPairingNoticeBytes(body)) {
+        // Hubs before issue 14 (finding 13) mailed notices unsealed: the relay could read and replay them.
+        throw new VigilError("UNEXPECTED_MESSAGE", "unsealed pairing notice refused")
+      }
+      const wireformat = isSealedPairingNoticeBytes(body) ? undefined : mlsWireformat(body)
       if (wireformat === undefined) await this.readPairingNotice(body)
       else if (wireformat === "mls_welcome") await this.join(body)
       else if (wireformat === "mls_private_message") {
@@ -570,9 +575,9 @@ export class PhoneSpace {
   private async readPairingNotice(body: Uint8Array) {
     const session = this.session
     if (!session) throw new VigilError("UNEXPECTED_MESSAGE", "pairing notice before the Welcome")
-    const notice = await openPairingNotice(
+    const notice = await openSealedPairingNotice(
       body,
-      session.groupId,
+      session,
       fromBase64(this.space.hubKey),
       session.signature,
     )
@@ -699,6 +704,9 @@ export class PhoneSpace {
       )
       if (roster.spaceId !== this.space.spaceId)
         throw new CryptoError("CLIP_TAMPERED", "roster for another space")
+      // Bound to the epoch it was sealed in, like announcements (issue 14, finding 13).
+      if (roster.epoch !== incoming.epoch.toString())
+        throw new VigilError("EPOCH_MISMATCH", "roster signed for another epoch than it came in")
       this.roster = roster
       return undefined
     }
