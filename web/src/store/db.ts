@@ -12,7 +12,10 @@ import {
 /**
  * The phone's local store. Everything secret (signal token, MLS state, clip keys, event metadata) is sealed
  * with an AES-GCM key that WebCrypto created as non-extractable: script on this origin can use it but not
- * read it out, and a copy of the IndexedDB files alone is useless.
+ * read its bytes out, so an injected script cannot carry it away for later. It does NOT protect a copy of
+ * the files: the key is stored in this same database (the "keys" store), and the browser writes its key
+ * material into the profile with it, so a copied profile opens everything (docs/02-threat-model.md, "A
+ * thief"; issue 14, finding 12). At rest, the device's own storage encryption is what protects it.
  *
  * Updates that belong together (new MLS state + the event it revealed + the mailbox cursor) are encrypted
  * first and then written in ONE IndexedDB transaction, so a closed tab can never leave them inconsistent.
