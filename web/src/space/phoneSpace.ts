@@ -358,6 +358,8 @@ export class PhoneSpace {
 
   /** MLS authenticated this message (or it was the Welcome we joined from): the hub is still in step. */
   private markVerified(seq: number) {
+    // A rejoin asked for on a hint that authenticated traffic now contradicts: the group is fine as it is.
+    if (this.status.kind === "repairing" && this.session) this.status = { kind: "paired" }
     this.space = {
       ...this.space,
       verifiedSeq: Math.max(seq, this.space.verifiedSeq ?? 0),
