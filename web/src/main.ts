@@ -93,7 +93,12 @@ async function pairWith(code: string) {
     app.error = undefined
     void app.space.run()
   } catch (err) {
-    app.error = err instanceof VigilError ? err.message : `Pairing failed: ${(err as Error).message}`
+    app.error =
+      err instanceof VigilError && err.code === "ALREADY_PAIRED"
+        ? "This phone is already paired. Nothing was changed."
+        : err instanceof VigilError
+          ? err.message
+          : `Pairing failed: ${(err as Error).message}`
   }
 }
 
