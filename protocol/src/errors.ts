@@ -8,12 +8,14 @@ export const errorCodes = [
   "CLIP_TRUNCATED",
   "EPOCH_MISMATCH",
   "COMMIT_MISSED",
+  "EPOCH_AHEAD",
   "SIGNATURE_INVALID",
   "UNTRUSTED_CREDENTIAL",
   "UNEXPECTED_MESSAGE",
   "PAIRING_INVALID",
   "PAIRING_EXPIRED",
   "NOT_A_MEMBER",
+  "ALREADY_PAIRED",
   "INTERNAL",
 ] as const
 export type ErrorCode = (typeof errorCodes)[number]

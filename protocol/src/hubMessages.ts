@@ -36,6 +36,13 @@ const detectionSchema = z.strictObject({
   at: z.number().int().nonnegative(),
 })
 
+/**
+ * The hub numbers its clip announcements and sightings together, 1, 2, 3, …: a phone that sees a number
+ * skipped knows the relay (or anything between) held one back (issue 14, finding 5). Optional: hubs from
+ * before it send none.
+ */
+const announcementSeqSchema = z.number().int().positive().max(Number.MAX_SAFE_INTEGER)
+
 /** A recorded clip, uploaded encrypted; the key is exported from the epoch named here. */
 export const clipAnnouncementSchema = z.strictObject({
   kind: z.literal("clip"),
@@ -54,6 +61,7 @@ export const clipAnnouncementSchema = z.strictObject({
   motionStartedAt: z.number().int().nonnegative().optional(),
   thumbnail: thumbnailRefSchema.optional(),
   detections: z.array(detectionSchema).max(20).optional(),
+  seq: announcementSeqSchema.optional(),
   /**
    * base64url of the SHA-256 of each encrypted record, in order (clipFraming.ts `clipRecordHashes`): lets a
    * phone play records as they arrive, knowing each is the hub's. Absent for clips too long to list.
@@ -80,6 +88,7 @@ export const sightingSchema = z.strictObject({
   at: z.number().int().nonnegative(),
   motionStartedAt: z.number().int().nonnegative(),
   thumbnail: thumbnailRefSchema.optional(),
+  seq: announcementSeqSchema.optional(),
 })
 
 /**

@@ -23,6 +23,7 @@ import type { AeadProvider } from "./aead.ts"
 import { webCryptoAead } from "./aead.ts"
 import { concatBytes, fromBase64Url, randomBytes, toBase64Url, toHex, utf8 } from "./bytes.ts"
 import { CodecError, CryptoError } from "./errors.ts"
+import { bucketLength } from "./lengthBuckets.ts"
 import { eventLabels } from "./hubMessages.ts"
 import type { CameraId, ClipId, SpaceId } from "./ids.ts"
 import { parseEnvelopeBody, signEnvelope, splitEnvelope, verifyEnvelope } from "./signedEnvelope.ts"
@@ -34,6 +35,9 @@ export const pushLabel = "vigil push v1"
 export const pushSecretLength = 16
 /** What the relay accepts and push services carry (RFC 8291 leaves ~3993 bytes; signal allows 3072). */
 export const maxPushPayloadBytes = 3072
+
+/** Push notice bodies are padded to multiples of this (every notice with a thumbnail fits in one). */
+const pushBodyBucket = 512
 
 const headerLength = 9
 const nonceLength = 12
@@ -88,7 +92,10 @@ export async function sealPushPayload(opts: {
 }): Promise<Uint8Array> {
   if (opts.secret.length !== pushSecretLength) throw new CodecError("push secret has the wrong length")
   const notice = pushNoticeSchema.parse(opts.notice)
-  const envelope = await signEnvelope(pushLabel, opts.groupId, notice, opts.signKey, opts.signature)
+  // The notice's JSON is padded with spaces to a bucket: the push service sees one length for every label.
+  const envelope = await signEnvelope(pushLabel, opts.groupId, notice, opts.signKey, opts.signature, (n) =>
+    bucketLength(n, pushBodyBucket, pushBodyBucket),
+  )
   const head = header(opts.epoch)
   const nonce = randomBytes(nonceLength)
   const key = await (opts.aead ?? webCryptoAead).importAes128GcmKey(opts.secret)

@@ -27,8 +27,14 @@ export async function signEnvelope(
   value: unknown,
   signKey: Uint8Array,
   signature: Signature,
+  /**
+   * Pads the JSON body with trailing spaces (still the same JSON, and signed) to this length, so the
+   * envelope's length hides what it says; used where no other layer pads (push payloads).
+   */
+  padBodyTo?: (length: number) => number,
 ): Promise<Uint8Array> {
-  const body = utf8(JSON.stringify(value))
+  const json = utf8(JSON.stringify(value))
+  const body = padBodyTo ? concatBytes(json, utf8(" ".repeat(padBodyTo(json.length) - json.length))) : json
   const sig = await signature.sign(signKey, signedContent(label, groupId, body))
   const head = new Uint8Array(3)
   head[0] = 1

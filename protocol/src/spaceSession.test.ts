@@ -197,7 +197,7 @@ describe("SpaceSession", () => {
 
     await hub.rotate() // this commit never reaches the phone
     const { commit: next } = await hub.rotate()
-    await expect(phone.open(next, 0)).rejects.toMatchObject({ code: "COMMIT_MISSED" })
+    await expect(phone.open(next, 0)).rejects.toMatchObject({ code: "EPOCH_AHEAD" })
 
     const fresh = await createPendingJoin({ role: "phone", deviceId: phoneId }, undefined, keys)
     const now = Date.now()

@@ -28,7 +28,12 @@ import {
   type PrivateKeyPackage,
   type Proposal,
 } from "ts-mls"
-import { fromBase64, toBase64 } from "./bytes.ts"
+// Not re-exported by ts-mls's index: joinGroup verifies the GroupInfo's signature but does not say whose it
+// was, so the signer's leaf is read here from the same decryption (package.json exports "./*.js").
+import { makeKeyPackageRef } from "ts-mls/keyPackage.js"
+import { accumulatePskSecret } from "ts-mls/pskIndex.js"
+import { decryptGroupInfo, decryptGroupSecrets } from "ts-mls/welcome.js"
+import { equalBytes, fromBase64, toBase64 } from "./bytes.ts"
 import {
   credentialFor,
   identityOf,
@@ -38,6 +43,7 @@ import {
 } from "./credentials.ts"
 import { CodecError, CryptoError, ProtocolStateError } from "./errors.ts"
 import type { DeviceId } from "./ids.ts"
+import { bucketLength } from "./lengthBuckets.ts"
 import { SerialQueue } from "./serialQueue.ts"
 import { defaultSuiteName, loadSuite } from "./suite.ts"
 
@@ -65,6 +71,9 @@ export interface PendingJoin {
   keyPackage: Uint8Array
   privatePackage: Uint8Array
 }
+
+/** A signature and its length prefix, over-estimated for every MLS signature scheme (ECDSA P-521: 139). */
+const maxSignatureOverhead = 160
 
 /**
  * Epochs kept for late messages. Small on purpose: keys of older epochs are deleted, which is what gives
@@ -100,6 +109,15 @@ function decodeMessage(bytes: Uint8Array): MLSMessage {
 /** The wire format of an MLS message (welcome, private message, ...), without processing it. */
 export function mlsWireformat(bytes: Uint8Array): MLSMessage["wireformat"] {
   return decodeMessage(bytes).wireformat
+}
+
+/**
+ * The epoch a private message's header claims, without processing it; undefined for other wire formats.
+ * Unauthenticated: use it only to decide how long to keep a message, never to change state.
+ */
+export function claimedEpoch(bytes: Uint8Array): bigint | undefined {
+  const msg = decodeMessage(bytes)
+  return msg.wireformat === "mls_private_message" ? msg.privateMessage.epoch : undefined
 }
 
 /** Encodes a key package as an MLSMessage (RFC 9420 §6), the form that crosses the wire. */
@@ -183,6 +201,30 @@ export function pendingSignatureKeys(pending: PendingJoin): SignatureKeys {
 }
 
 /**
+ * The leaf index of the member that signed a Welcome's GroupInfo. Called after `joinGroup` accepted the
+ * same Welcome (which verified that signature against that leaf), so failures here are internal.
+ */
+async function welcomeSignerLeaf(
+  welcome: Extract<MLSMessage, { wireformat: "mls_welcome" }>["welcome"],
+  keyPackage: KeyPackage,
+  privatePackage: Uint8Array,
+  cs: CiphersuiteImpl,
+): Promise<number> {
+  const initKey = await cs.hpke.importPrivateKey(decodePrivatePackage(privatePackage).initPrivateKey)
+  const secrets = await decryptGroupSecrets(
+    initKey,
+    await makeKeyPackageRef(keyPackage, cs.hash),
+    welcome,
+    cs.hpke,
+  )
+  if (!secrets) throw new ProtocolStateError("INTERNAL", "Welcome secrets unreadable on second pass")
+  const [pskSecret] = await accumulatePskSecret(secrets.psks, emptyPskIndex, cs, new Uint8Array(cs.kdf.size))
+  const info = await decryptGroupInfo(welcome, secrets.joinerSecret, pskSecret, cs)
+  if (!info) throw new ProtocolStateError("INTERNAL", "Welcome group info unreadable on second pass")
+  return info.signer
+}
+
+/**
  * One camera space's MLS group, seen from one device. Every operation runs through one queue and persists
  * the new state before returning, so state on disk and messages on the wire never diverge.
  */
@@ -225,12 +267,17 @@ export class SpaceSession {
     return session
   }
 
-  /** A phone joins from the hub's Welcome, with the key package it sent. */
+  /**
+   * A phone joins from the hub's Welcome, with the key package it sent. `signer` is the signature key the
+   * Welcome's GroupInfo must be signed with (the hub's pinned key): without that check any member could
+   * hand a joining phone a Welcome into a fork of the group that holds a copy of the hub's leaf.
+   */
   static async join(opts: {
     welcome: Uint8Array
     pending: PendingJoin
     trust: TrustPolicy
     persist: PersistState
+    signer?: Uint8Array
   }): Promise<SpaceSession> {
     const msg = decodeMessage(opts.welcome)
     if (msg.wireformat !== "mls_welcome") throw new CodecError(`expected a Welcome, got ${msg.wireformat}`)
@@ -254,6 +301,13 @@ export class SpaceSession {
       })
     }
     const session = new SpaceSession(state, cs, opts.persist)
+    if (opts.signer) {
+      const signerLeaf = await welcomeSignerLeaf(msg.welcome, keyPackage, opts.pending.privatePackage, cs)
+      const signer = session.members().find((m) => m.leafIndex === signerLeaf)
+      if (!signer || !equalBytes(signer.signaturePublicKey, opts.signer)) {
+        throw new CryptoError("UNTRUSTED_CREDENTIAL", "the Welcome was not signed by the pinned key")
+      }
+    }
     await opts.persist(session.encode())
     return session
   }
@@ -383,10 +437,25 @@ export class SpaceSession {
     return { commit, welcome }
   }
 
-  /** Encrypts a small message (notification, command, signalling) for the group. */
+  /**
+   * Encrypts a small message (notification, command, signalling) for the group, MLS-padded (RFC 9420
+   * §6.3.1) so that its length shows only a bucket (lengthBuckets.ts, issue 14 finding 5).
+   */
   seal(plaintext: Uint8Array): Promise<Uint8Array> {
     return this.queue.run(async () => {
-      const result = await createApplicationMessage(this.state, plaintext, this.cs)
+      // The padded content is varint(len) | data | varint(len) | signature: pad until the bucket of an
+      // upper bound of that, which MLS then reaches exactly.
+      const paddingConfig = {
+        kind: "padUntilLength" as const,
+        padUntilLength: bucketLength(plaintext.length + 4 + maxSignatureOverhead),
+      }
+      const config = this.state.clientConfig
+      const result = await createApplicationMessage(
+        { ...this.state, clientConfig: { ...config, paddingConfig } },
+        plaintext,
+        this.cs,
+      )
+      result.newState = { ...result.newState, clientConfig: config }
       await this.persist(encodeGroupState(result.newState))
       this.state = result.newState
       result.consumed.forEach(zeroOutUint8Array)
@@ -434,15 +503,19 @@ export class SpaceSession {
         }
         return "accept"
       }
+      // The epoch in a private message's header is plaintext that anyone (the relay above all) can write:
+      // a later epoch is a hint, not evidence that a commit was missed. Nothing here may act on it; the
+      // caller keeps the message until a commit reaches that epoch (issue 14, finding 2).
+      if (msg.privateMessage.epoch > this.state.groupContext.epoch) {
+        throw new ProtocolStateError(
+          "EPOCH_AHEAD",
+          `message claims epoch ${msg.privateMessage.epoch}, later than ours (unauthenticated)`,
+        )
+      }
       let result: Awaited<ReturnType<typeof processPrivateMessage>>
       try {
         result = await processPrivateMessage(this.state, msg.privateMessage, emptyPskIndex, this.cs, policy)
       } catch (cause) {
-        if (msg.privateMessage.epoch > this.state.groupContext.epoch) {
-          throw new ProtocolStateError("COMMIT_MISSED", "message from a future epoch: a commit was missed", {
-            cause,
-          })
-        }
         throw new CryptoError("SIGNATURE_INVALID", "message failed MLS verification", { cause })
       }
       const epochBefore = this.state.groupContext.epoch

@@ -6,12 +6,15 @@
 import { describe, expect, it } from "vitest"
 import clipVectors from "./vectors/clip-framing.json"
 import frameVectors from "./vectors/live-frame.json"
+import noticeVector from "./vectors/pairing-notice.json"
 import type { AeadProvider } from "../src/aead.ts"
 import { decryptClip, encryptClip, importClipKey } from "../src/clipFraming.ts"
 import { FrameReceiver, importFrameKey, protectFrame } from "../src/frameFraming.ts"
 import { fromHex, toHex } from "../src/bytes.ts"
 import { VigilError } from "../src/errors.ts"
 import type { ClipId } from "../src/ids.ts"
+import { openSealedPairingNotice, sealPairingNotice, type PairingNotice } from "../src/pairingDiscovery.ts"
+import { loadSuite } from "../src/suite.ts"
 
 export function describeFramingVectors(aead: AeadProvider) {
   describe(`clip framing vectors (${aead.name})`, () => {
@@ -67,6 +70,46 @@ export function describeFramingVectors(aead: AeadProvider) {
         frame[pos]! ^= 1
         await expect(new FrameReceiver(await keyOf()).open(frame)).rejects.toBeInstanceOf(VigilError)
       }
+    })
+  })
+
+  describe(`sealed pairing notice vector (${aead.name})`, () => {
+    const v = noticeVector
+    const session = (epoch = v.exporter.epoch) => ({
+      groupId: fromHex(v.groupId),
+      exportSecret: async () => ({ secret: fromHex(v.exporter.secret), epoch: BigInt(epoch) }),
+    })
+    const open = async (bytes: Uint8Array, epoch?: string) =>
+      openSealedPairingNotice(
+        bytes,
+        session(epoch),
+        fromHex(v.hubPublicKey),
+        (await loadSuite()).signature,
+        aead,
+      )
+
+    it("opens the vector to its notice", async () => {
+      expect(await open(fromHex(v.sealed))).toEqual(v.notice)
+    })
+
+    it("refuses the vector with a flipped byte, or in another epoch", async () => {
+      const flipped = fromHex(v.sealed)
+      flipped[flipped.length - 1]! ^= 1
+      await expect(open(flipped)).rejects.toBeInstanceOf(VigilError)
+      await expect(open(fromHex(v.sealed), "43")).rejects.toMatchObject({ code: "EPOCH_MISMATCH" })
+    })
+
+    it("seals a notice this provider's peer opens", async () => {
+      const suite = await loadSuite()
+      const sealed = await sealPairingNotice(
+        v.notice as PairingNotice,
+        session(),
+        fromHex(v.hubSignKey),
+        suite.signature,
+        aead,
+      )
+      expect(sealed.length).toBe(fromHex(v.sealed).length)
+      expect(await open(sealed)).toEqual(v.notice)
     })
   })
 }

@@ -1,6 +1,6 @@
 import "./style.css"
 import { registerSW } from "virtual:pwa-register"
-import { decodeInvite, decodeJoinLink, VigilError, type JoinLink } from "@vigil/protocol"
+import { decodeInvite, decodeJoinLink, toBase64, VigilError, type JoinLink } from "@vigil/protocol"
 import { checkBrowserSupport, type BrowserSupport } from "./features/compat/browserSupport.ts"
 import {
   browserLimitsNotice,
@@ -12,6 +12,7 @@ import { EventsFeature } from "./features/events/eventsFeature.ts"
 import { LiveView } from "./features/live/liveView.ts"
 import { DevicesView } from "./features/devices/devicesView.ts"
 import { AddCameraView } from "./features/pairing/addCameraView.ts"
+import { confirmReplacePairing } from "./features/pairing/replacePairingDialog.ts"
 import { watchClipLinks } from "./features/notifications/clipLinks.ts"
 import { settingsPanel } from "./features/settings/settingsPanel.ts"
 import { defaultSignalUrl } from "./features/settings/signalOrigin.ts"
@@ -94,12 +95,32 @@ function registerServiceWorker() {
 async function pairWith(code: string) {
   try {
     const invite = decodeInvite(code)
+    // A link never replaces this phone's home on its own (issue 14, finding 4): the user is asked, with
+    // both homes named, and keeping the current one is the default.
+    const current = await app.store.get("space")
+    if (current) {
+      const next = { hubName: invite.hubName, hubKey: toBase64(invite.hubKey), signal: invite.signal }
+      const device = await app.store.get("device")
+      const here = { ...current, signal: device?.signalUrl ?? "" }
+      if (!(await confirmReplacePairing(here, next))) {
+        if (!app.space) {
+          app.space = await PhoneSpace.load(app.store, refresh)
+          if (app.space) void app.space.run()
+        }
+        return
+      }
+    }
     app.space?.stop()
-    app.space = await PhoneSpace.pair(app.store, invite, refresh)
+    app.space = await PhoneSpace.pair(app.store, invite, refresh, undefined, { replace: !!current })
     app.error = undefined
     void app.space.run()
   } catch (err) {
-    app.error = err instanceof VigilError ? err.message : `Pairing failed: ${(err as Error).message}`
+    app.error =
+      err instanceof VigilError && err.code === "ALREADY_PAIRED"
+        ? "This phone is already paired. Nothing was changed."
+        : err instanceof VigilError
+          ? err.message
+          : `Pairing failed: ${(err as Error).message}`
   }
 }
 

@@ -10,7 +10,7 @@ import {
   isDeviceRequestKind,
   openDeviceRequest,
   openPairingApproval,
-  signPairingNotice,
+  sealPairingNotice,
   peekEnvelopeKind,
   signDeviceRoster,
   encodeDiscoveryAnnouncement,
@@ -801,7 +801,9 @@ export class HubSpace {
    */
   private async noticeToPhonesLocked(request: DiscoveryRequest, roomId: string, expiresAt: number) {
     if (this.doc.phones.length === 0) return
-    const notice = await signPairingNotice(
+    // Sealed for the epoch the paired phones are in, the saved one (this.session is the pending epoch).
+    const saved = await SpaceSession.restore(fromBase64(this.doc.group), this.hooks)
+    const notice = await sealPairingNotice(
       {
         kind: "pairing-pending",
         spaceId: this.spaceId,
@@ -811,9 +813,10 @@ export class HubSpace {
         code: request.code,
         expiresAt,
       },
-      this.session.groupId,
+      saved,
       this.session.signaturePrivateKey,
       this.session.signature,
+      nodeAead,
     )
     await Promise.all(
       this.doc.phones.map((p) =>
@@ -1180,8 +1183,10 @@ export class HubSpace {
       const cameraName = this.cameraName(clip.cameraId, clip.cameraName)
       const sealedClip = await this.sealMediaLocked(clip.mp4, clipId)
       const thumbnail = clip.thumbnail ? await this.sealMediaLocked(clip.thumbnail) : undefined
+      const seq = (this.doc.announcedSeq ?? 0) + 1
       const announcement = await this.signLocked({
         kind: "clip",
+        seq,
         clipId,
         spaceId: this.spaceId,
         blobId: sealedClip.ref.blobId as BlobId,
@@ -1199,11 +1204,10 @@ export class HubSpace {
         ...(sealedClip.recordHashes ? { recordHashes: toBase64Url(sealedClip.recordHashes) } : {}),
       })
       const sealed = await this.session.seal(announcement)
-      await this.applyLocked([
-        ...(thumbnail ? [thumbnail.entry] : []),
-        sealedClip.entry,
-        ...this.mailToPhones(sealed),
-      ])
+      await this.applyLocked(
+        [...(thumbnail ? [thumbnail.entry] : []), sealedClip.entry, ...this.mailToPhones(sealed)],
+        (doc) => ({ ...doc, announcedSeq: seq }),
+      )
       await pushClipNotice(this.pushContext(), { ...clip, cameraName, clipId, thumbnail: thumbnail?.ref })
       return { clipId, blobId: sealedClip.ref.blobId as BlobId }
     })
@@ -1217,8 +1221,10 @@ export class HubSpace {
     return this.queue.run(async () => {
       if (this.doc.phones.length === 0) return
       const thumbnail = sighting.thumbnail ? await this.sealMediaLocked(sighting.thumbnail) : undefined
+      const seq = (this.doc.announcedSeq ?? 0) + 1
       const message = await this.signLocked({
         kind: "sighting",
+        seq,
         spaceId: this.spaceId,
         epoch: this.session.epoch.toString(),
         cameraId: sighting.cameraId,
@@ -1230,7 +1236,10 @@ export class HubSpace {
         ...(thumbnail ? { thumbnail: thumbnail.ref } : {}),
       })
       const sealed = await this.session.seal(message)
-      await this.applyLocked([...(thumbnail ? [thumbnail.entry] : []), ...this.mailToPhones(sealed)])
+      await this.applyLocked(
+        [...(thumbnail ? [thumbnail.entry] : []), ...this.mailToPhones(sealed)],
+        (doc) => ({ ...doc, announcedSeq: seq }),
+      )
     })
   }
 

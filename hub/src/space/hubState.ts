@@ -42,6 +42,8 @@ export const hubStateSchema = z.object({
    * in everything the hub sends. An entry for a camera no longer configured is kept but unused.
    */
   cameraNames: z.record(z.string().regex(/^[a-z0-9-]{1,32}$/), z.string().min(1).max(64)).optional(),
+  /** The `seq` of the last clip announcement or sighting sent (hubMessages.ts); phones detect gaps. */
+  announcedSeq: z.number().int().nonnegative().optional(),
   /** Highest seq of the hub's own signal mailbox already processed. */
   inboxAfter: z.number().int().nonnegative().default(0),
   outbox: z.array(outboxEntrySchema),

@@ -12,12 +12,12 @@ import {
   defaultSuiteName,
   encodeDiscoveryRoomMessage,
   encodePairingConfirmation,
-  isPairingNoticeBytes,
+  isSealedPairingNoticeBytes,
   loadSuite,
   mlsWireformat,
   newPairingNonce,
   openDeviceRoster,
-  openPairingNotice,
+  openSealedPairingNotice,
   openPairingResult,
   openSignedHubMessage,
   peekEnvelopeKind,
@@ -62,9 +62,9 @@ export async function rawPhone(setup: RawPhoneSetup, name: string) {
   async function follow() {
     for (const m of await client.fetchMailbox(after, 0)) {
       after = m.seq
-      if (isPairingNoticeBytes(m.body)) {
+      if (isSealedPairingNoticeBytes(m.body)) {
         const hubKey = hubMember!.signaturePublicKey
-        notices.push(await openPairingNotice(m.body, session!.groupId, hubKey, session!.signature))
+        notices.push(await openSealedPairingNotice(m.body, session!, hubKey, session!.signature))
         continue
       }
       if (mlsWireformat(m.body) === "mls_welcome") {

@@ -1,5 +1,5 @@
 /**
- * Writes the media framing test vectors from fixed inputs: `npx tsx protocol/test/vectors/generate.ts`.
+ * Writes the media framing and sealed pairing notice test vectors from fixed inputs: `npx tsx protocol/test/vectors/generate.ts`.
  * Run it only when the wire format changes on purpose (and change docs/03-wire-format.md with it); the
  * tests check that today's code still produces and accepts exactly these bytes.
  */
@@ -7,7 +7,9 @@ import { writeFileSync } from "node:fs"
 import { encryptClip, importClipKey } from "../../src/clipFraming.ts"
 import { importFrameKey, protectFrame } from "../../src/frameFraming.ts"
 import { fromHex, toHex } from "../../src/bytes.ts"
-import type { ClipId } from "../../src/ids.ts"
+import type { ClipId, DeviceId, SpaceId } from "../../src/ids.ts"
+import { sealPairingNotice, type PairingNotice } from "../../src/pairingDiscovery.ts"
+import { loadSuite } from "../../src/suite.ts"
 
 /** Deterministic filler: byte i = (i * 31 + seed) mod 251. */
 const filler = (length: number, seed: number) => Uint8Array.from({ length }, (_, i) => (i * 31 + seed) % 251)
@@ -50,4 +52,40 @@ writeFileSync(new URL("clip-framing.json", dir), JSON.stringify({ version: 1, ca
 writeFileSync(
   new URL("live-frame.json", dir),
   JSON.stringify({ version: 1, key: frameKeyInput, frames }, null, 2) + "\n",
+)
+
+// A sealed pairing notice (docs/03-wire-format.md §4.1). Its nonce is random and the hub's key pair is made
+// once here, so this vector checks opening (and refusing) exact bytes; sealing is checked by round trip.
+const suite = await loadSuite()
+const hubKeys = await suite.signature.keygen()
+const groupId = filler(16, 30)
+const notice: PairingNotice = {
+  kind: "pairing-pending",
+  spaceId: toHex(groupId) as SpaceId,
+  roomId: hex(32, 31),
+  deviceId: hex(16, 32) as DeviceId,
+  deviceName: "Anna's phone",
+  code: "493817",
+  expiresAt: 1_763_000_060_000,
+}
+const exporter = { epoch: "42", secret: hex(16, 33) }
+const session = {
+  groupId,
+  exportSecret: async () => ({ secret: fromHex(exporter.secret), epoch: BigInt(exporter.epoch) }),
+}
+writeFileSync(
+  new URL("pairing-notice.json", dir),
+  JSON.stringify(
+    {
+      version: 1,
+      groupId: toHex(groupId),
+      exporter,
+      hubPublicKey: toHex(hubKeys.publicKey),
+      hubSignKey: toHex(hubKeys.signKey),
+      notice,
+      sealed: toHex(await sealPairingNotice(notice, session, hubKeys.signKey, suite.signature)),
+    },
+    null,
+    2,
+  ) + "\n",
 )

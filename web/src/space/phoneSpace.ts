@@ -1,5 +1,6 @@
 import {
   CryptoError,
+  ProtocolStateError,
   SignalClient,
   SpaceSession,
   VigilError,
@@ -18,12 +19,14 @@ import {
   fromBase64Url,
   importClipKey,
   mlsWireformat,
+  claimedEpoch,
   openDeviceRoster,
   encodeDiscoveryRoomMessage,
   isPairingNoticeBytes,
   encodeJoinLink,
   newDiscoveryRoomId,
-  openPairingNotice,
+  isSealedPairingNoticeBytes,
+  openSealedPairingNotice,
   signPairingApproval,
   openSignedHubMessage,
   peekEnvelopeKind,
@@ -51,7 +54,7 @@ import {
   type SpaceId,
   type TrustPolicy,
 } from "@vigil/protocol"
-import type { DeviceRecord, EventRecord, LocalStore, SpaceRecord } from "../store/db.ts"
+import type { DeviceRecord, EventRecord, HeldRecord, LocalStore, SpaceRecord } from "../store/db.ts"
 
 export type SpaceStatus =
   | { kind: "waiting-for-hub" }
@@ -66,6 +69,28 @@ const sightingId = (cameraId: string, motionStartedAt: number) => `s-${cameraId}
 export interface PhoneSpaceOptions {
   /** How often the phone refreshes its leaf keys (post-compromise security). Default 24 hours. */
   keyRefreshMs?: number
+  /**
+   * How long messages claiming a later epoch may wait, with nothing authenticated arriving after them,
+   * before the phone asks the hub to let it back in (it keeps its group until the hub's Welcome). Default 60 s.
+   */
+  stuckAfterMs?: number
+  /**
+   * After how long without any authenticated message from the hub the app says so. The hub commits a new
+   * epoch at least hourly, so silence beyond two of those means it is off, or its messages are withheld.
+   * Default 2 h 15 min.
+   */
+  silentAfterMs?: number
+}
+
+/**
+ * What the phone can tell about the hub's messages reaching it (issue 14, finding 5): the relay can drop
+ * or hold back messages, but not without the phone noticing a skipped number or a long silence.
+ */
+export interface HubNews {
+  /** Set when nothing authenticated came from the hub for `silentAfterMs`: since when (ms). */
+  silentSince?: number
+  /** Clip announcements and sightings whose numbers were skipped. */
+  missing: number
 }
 
 /** An event's clip at signal: its URL, the request headers, and the key of its records. */
@@ -74,6 +99,8 @@ export interface ClipSource {
   headers: Record<string, string>
   /** SHA-256 (hex) of the whole stored blob, as the hub announced it. */
   blobId: string
+  /** The blob's size in bytes, as the hub signed it: a download stops past it. */
+  size: number
   /** The hub-signed SHA-256 of each record, when the announcement listed them. */
   recordHashes?: Uint8Array
   key: ClipKey
@@ -87,6 +114,11 @@ export type LiveReply =
 const defaultKeyRefreshMs = 24 * 3600_000
 /** A refresh request that got no Welcome is sent again after this long. */
 const refreshRetryMs = 10 * 60_000
+const defaultStuckAfterMs = 60_000
+const defaultSilentAfterMs = 135 * 60_000
+/** Bounds of the held messages (finding 2): a forger fills them, never more. */
+const maxHeldMessages = 32
+const maxHeldBytes = 64 * 1024
 
 /**
  * This phone's membership in one camera space: it pairs, follows the hub's MLS epochs through its signal
@@ -109,6 +141,12 @@ export class PhoneSpace {
   private roster: DeviceRoster | undefined
   /** A new phone waiting to be paired, which this phone's user may approve (hub-signed notice). */
   pairingNotice: PairingNotice | undefined
+  /** Messages claiming a later epoch, oldest first (saved as the `held` record when they change). */
+  private held: HeldRecord["messages"] = []
+  private heldChanged = false
+  private rejoinSentAt = 0
+  /** Until a first authenticated message is recorded (records from before `heardAt` existed). */
+  private readonly loadedAt = Date.now()
 
   private constructor(
     private readonly store: LocalStore,
@@ -146,7 +184,12 @@ export class PhoneSpace {
     const [device, space] = await Promise.all([store.get("device"), store.get("space")])
     if (!device || !space) return undefined
     const phone = new PhoneSpace(store, device, space, onChange, options)
-    const [group, pending] = await Promise.all([store.get("group"), store.get("pending")])
+    const [group, pending, held] = await Promise.all([
+      store.get("group"),
+      store.get("pending"),
+      store.get("held"),
+    ])
+    phone.held = held?.messages ?? []
     if (group) {
       try {
         phone.session = await SpaceSession.restore(fromBase64(group), phone.hooks())
@@ -172,7 +215,19 @@ export class PhoneSpace {
     invite: Invite,
     onChange: () => void,
     options?: PhoneSpaceOptions,
+    /**
+     * Pairing replaces the phone's current home (its device, keys and group): only after the user chose so
+     * on a screen that named both (web/src/features/pairing/replacePairingDialog.ts). Issue 14, finding 4.
+     */
+    { replace = false }: { replace?: boolean } = {},
   ): Promise<PhoneSpace> {
+    const current = await store.get("space")
+    if (current && !replace) {
+      throw new ProtocolStateError(
+        "ALREADY_PAIRED",
+        `this phone is paired with ${current.hubName}; replacing it needs the user's choice`,
+      )
+    }
     const registered = await new SignalClient({ baseUrl: invite.signal }).registerDevice("phone")
     const pending = await createPendingJoin(
       { role: "phone", deviceId: registered.deviceId as DeviceId },
@@ -204,7 +259,7 @@ export class PhoneSpace {
           spaceId: invite.spaceId,
         },
       },
-      remove: ["group"],
+      remove: ["group", "held"],
     })
     const authed = new SignalClient({ baseUrl: invite.signal, token: registered.token })
     const request = await createJoinRequest(invite.secret, {
@@ -226,6 +281,7 @@ export class PhoneSpace {
         if (this.stopped) return
         for (const m of messages) await this.process(m.seq, m.body)
         if (messages.length > 0) await this.client.ackMailbox(this.space.after)
+        await this.rejoinIfStuck()
         await this.refreshIfDue()
         if (this.status.kind === "offline")
           this.status = this.session ? { kind: "paired" } : { kind: "waiting-for-hub" }
@@ -252,25 +308,15 @@ export class PhoneSpace {
 
   private async processLocked(seq: number, body: Uint8Array): Promise<void> {
     const events: EventRecord[] = []
-    try {
-      const wireformat = isPairingNoticeBytes(body) ? undefined : mlsWireformat(body)
-      if (wireformat === undefined) await this.readPairingNotice(body)
-      else if (wireformat === "mls_welcome") await this.join(body)
-      else if (wireformat === "mls_private_message") {
-        const event = await this.openPrivate(body)
-        if (event) events.push(event)
-      } else throw new VigilError("UNEXPECTED_MESSAGE", `unexpected ${wireformat} in the mailbox`)
-    } catch (err) {
-      // A message we cannot use is skipped, never retried forever; the MLS layer refuses replays anyway.
-      if (!(err instanceof VigilError)) throw err
-      this.problems = [...this.problems.slice(-19), `message ${seq} skipped: ${err.code}: ${err.message}`]
-      if (err.code === "COMMIT_MISSED" && this.status.kind !== "repairing") {
-        await this.requestRejoin("a commit from the hub was missed")
-      }
-    }
+    await this.processOne(seq, body, events)
+    await this.releaseHeld(events)
     this.space = { ...this.space, after: seq }
     await this.store.commit({
-      put: { space: this.space, ...(this.captured ? { group: toBase64(this.captured) } : {}) },
+      put: {
+        space: this.space,
+        ...(this.captured ? { group: toBase64(this.captured) } : {}),
+        ...(this.heldChanged ? { held: { messages: this.held } } : {}),
+      },
       ...(this.joinedNow ? { remove: ["pending" as const] } : {}),
       events,
       removeEvents: events
@@ -279,6 +325,103 @@ export class PhoneSpace {
     })
     this.captured = undefined
     this.joinedNow = false
+    this.heldChanged = false
+  }
+
+  /** One mailbox message (or a held one, again); what it revealed goes into `events`. */
+  private async processOne(seq: number, body: Uint8Array, events: EventRecord[]): Promise<void> {
+    try {
+      if (isPairingNoticeBytes(body)) {
+        // Hubs before issue 14 (finding 13) mailed notices unsealed: the relay could read and replay them.
+        throw new VigilError("UNEXPECTED_MESSAGE", "unsealed pairing notice refused")
+      }
+      const wireformat = isSealedPairingNoticeBytes(body) ? undefined : mlsWireformat(body)
+      if (wireformat === undefined) await this.readPairingNotice(body)
+      else if (wireformat === "mls_welcome") await this.join(body)
+      else if (wireformat === "mls_private_message") {
+        const event = await this.openPrivate(body)
+        if (event) events.push(event)
+      } else throw new VigilError("UNEXPECTED_MESSAGE", `unexpected ${wireformat} in the mailbox`)
+      if (wireformat !== undefined) this.markVerified(seq)
+    } catch (err) {
+      // A message we cannot use is skipped, never retried forever; the MLS layer refuses replays anyway.
+      if (!(err instanceof VigilError)) throw err
+      if (err.code === "EPOCH_AHEAD") {
+        this.hold(seq, body)
+        return
+      }
+      this.noteProblem(`message ${seq} skipped: ${err.code}: ${err.message}`)
+    }
+  }
+
+  private noteProblem(problem: string) {
+    this.problems = [...this.problems.slice(-19), problem]
+  }
+
+  /** MLS authenticated this message (or it was the Welcome we joined from): the hub is still in step. */
+  private markVerified(seq: number) {
+    // A rejoin asked for on a hint that authenticated traffic now contradicts: the group is fine as it is.
+    if (this.status.kind === "repairing" && this.session) this.status = { kind: "paired" }
+    this.space = {
+      ...this.space,
+      verifiedSeq: Math.max(seq, this.space.verifiedSeq ?? 0),
+      heardAt: Date.now(),
+    }
+  }
+
+  /**
+   * Keeps a message whose header claims a later epoch: its commit may still come (out of order, or from a
+   * held message). Bounded: a forger can fill the buffer and push out older held messages, nothing else.
+   */
+  private hold(seq: number, body: Uint8Array) {
+    if (body.length > maxHeldBytes) {
+      this.noteProblem(`message ${seq} skipped: EPOCH_AHEAD: too large to keep`)
+      return
+    }
+    const epoch = claimedEpoch(body)
+    if (epoch === undefined) return
+    const dropped = this.held.length >= maxHeldMessages ? this.held[0] : undefined
+    this.held = [
+      ...this.held.slice(dropped ? 1 : 0),
+      { seq, body: toBase64(body), epoch: epoch.toString(), heldAt: Date.now() },
+    ]
+    this.heldChanged = true
+    if (dropped) this.noteProblem(`message ${dropped.seq} skipped: EPOCH_AHEAD: held too long`)
+    this.noteProblem(`message ${seq} held: EPOCH_AHEAD: claims epoch ${epoch}`)
+  }
+
+  /** Retries, oldest first, the held messages whose epoch the session has now reached. */
+  private async releaseHeld(events: EventRecord[]) {
+    // Each turn takes one message out; a bounded loop all the same, whatever processing puts back.
+    for (let turn = 0; turn <= maxHeldMessages; turn++) {
+      const session = this.session
+      if (!session) return
+      const ready = this.held.find((m) => BigInt(m.epoch) <= session.epoch)
+      if (!ready) return
+      this.held = this.held.filter((m) => m !== ready)
+      this.heldChanged = true
+      await this.processOne(ready.seq, fromBase64(ready.body), events)
+    }
+  }
+
+  /**
+   * A phone that really missed a commit sees only messages it cannot place, and nothing authenticated
+   * after them. When that has lasted `stuckAfterMs`, it asks the hub to re-add it — as a key refresh: the
+   * current group stays in use (and saved) until a Welcome signed by the pinned hub key replaces it, so a
+   * forged hint costs at most one request per `refreshRetryMs` and never the group.
+   */
+  private async rejoinIfStuck() {
+    if (!this.session || this.status.kind === "removed") return
+    const unplaced = this.held.filter((m) => m.seq > (this.space.verifiedSeq ?? 0))
+    if (unplaced.length === 0) return
+    const now = Date.now()
+    const since = Math.min(...unplaced.map((m) => m.heldAt))
+    if (now - since < (this.options.stuckAfterMs ?? defaultStuckAfterMs)) return
+    if (now - this.rejoinSentAt < refreshRetryMs) return
+    this.rejoinSentAt = now
+    this.status = { kind: "repairing", reason: "a commit from the hub was missed" }
+    this.onChange()
+    await this.sendFreshKeys({ refresh: true })
   }
 
   /**
@@ -365,6 +508,8 @@ export class PhoneSpace {
         privatePackage: fromBase64(pending.privatePackage),
       },
       ...this.hooks(),
+      // Only the hub adds phones: a Welcome signed by any other member is a fork (issue 14, finding 11).
+      signer: fromBase64(this.space.hubKey),
     })
     const hub = session.members().find((m) => m.identity.role === "hub")
     if (!hub || !equalBytes(hub.signaturePublicKey, fromBase64(this.space.hubKey))) {
@@ -379,6 +524,12 @@ export class PhoneSpace {
     this.joinedNow = true
     this.space = { ...this.space, keysFreshAt: Date.now() }
     this.status = { kind: "paired" }
+    // Held messages from before the epoch we joined at can never be opened now.
+    const kept = this.held.filter((m) => BigInt(m.epoch) >= session.epoch)
+    if (kept.length !== this.held.length) {
+      this.held = kept
+      this.heldChanged = true
+    }
   }
 
   private hubLeafIndex(session: SpaceSession): number {
@@ -428,9 +579,9 @@ export class PhoneSpace {
   private async readPairingNotice(body: Uint8Array) {
     const session = this.session
     if (!session) throw new VigilError("UNEXPECTED_MESSAGE", "pairing notice before the Welcome")
-    const notice = await openPairingNotice(
+    const notice = await openSealedPairingNotice(
       body,
-      session.groupId,
+      session,
       fromBase64(this.space.hubKey),
       session.signature,
     )
@@ -580,6 +731,9 @@ export class PhoneSpace {
       )
       if (roster.spaceId !== this.space.spaceId)
         throw new CryptoError("CLIP_TAMPERED", "roster for another space")
+      // Bound to the epoch it was sealed in, like announcements (issue 14, finding 13).
+      if (roster.epoch !== incoming.epoch.toString())
+        throw new VigilError("EPOCH_MISMATCH", "roster signed for another epoch than it came in")
       this.roster = roster
       return undefined
     }
@@ -591,6 +745,7 @@ export class PhoneSpace {
     )
     if (msg.spaceId !== this.space.spaceId)
       throw new CryptoError("CLIP_TAMPERED", "clip announced for another space")
+    if (msg.kind === "clip" || msg.kind === "sighting") this.noteAnnouncementSeq(msg.seq)
     if (msg.kind === "live-refused") {
       if (msg.to === this.device.deviceId) this.liveListener?.({ kind: "live-refused", refused: msg })
       return undefined
@@ -656,12 +811,45 @@ export class PhoneSpace {
     }
   }
 
+  /** A skipped number is an announcement the relay withheld (or lost); a late one fills its gap again. */
+  private noteAnnouncementSeq(seq: number | undefined) {
+    if (seq === undefined) return
+    const last = this.space.announcedSeq
+    const missed = this.space.missedAnnouncements ?? 0
+    if (last === undefined || seq > last) {
+      const skipped = last === undefined ? 0 : seq - last - 1
+      this.space = { ...this.space, announcedSeq: seq, missedAnnouncements: missed + skipped }
+    } else if (seq < last && missed > 0) {
+      this.space = { ...this.space, missedAnnouncements: missed - 1 }
+    }
+  }
+
+  /** Whether the hub's messages are reaching this phone: for the notice above the timeline. */
+  hubNews(now = Date.now()): HubNews {
+    const heard = this.space.heardAt ?? this.loadedAt
+    const silent = now - heard > (this.options.silentAfterMs ?? defaultSilentAfterMs)
+    const paired = this.status.kind === "paired" || this.status.kind === "repairing"
+    return {
+      ...(silent && paired ? { silentSince: heard } : {}),
+      missing: this.space.missedAnnouncements ?? 0,
+    }
+  }
+
+  /** The user saw the notice about missing announcements. */
+  dismissMissing(): Promise<void> {
+    return this.ops.run(async () => {
+      this.space = { ...this.space, missedAnnouncements: 0 }
+      await this.store.commit({ put: { space: this.space } })
+    })
+  }
+
   /** Downloads and decrypts an event's picture (checked against the hub-signed blob id). */
   async loadThumbnail(event: EventRecord): Promise<Uint8Array | undefined> {
     if (!event.thumbnail) return undefined
     return this.fetchAndDecrypt(
       event.spaceId,
       event.thumbnail.blobId,
+      event.thumbnail.size,
       event.thumbnail.clipId,
       event.thumbnail.secret,
     )
@@ -671,7 +859,7 @@ export class PhoneSpace {
   async loadClip(event: EventRecord): Promise<Uint8Array> {
     if (event.pending)
       throw new VigilError("UNEXPECTED_MESSAGE", "the clip of this event is still being recorded")
-    return this.fetchAndDecrypt(event.spaceId, event.blobId, event.clipId, event.secret)
+    return this.fetchAndDecrypt(event.spaceId, event.blobId, event.size, event.clipId, event.secret)
   }
 
   /**
@@ -686,6 +874,7 @@ export class PhoneSpace {
       url: `${this.device.signalUrl.replace(/\/+$/, "")}${path}`,
       headers: { authorization: `Bearer ${this.device.token}` },
       blobId: event.blobId,
+      size: event.size,
       ...(event.recordHashes ? { recordHashes: fromBase64Url(event.recordHashes) } : {}),
       key: await importClipKey(event.clipId as ClipId, fromBase64(event.secret)),
     }
@@ -703,13 +892,15 @@ export class PhoneSpace {
     }
   }
 
+  /** `size` is the hub-signed blob size: the download is cancelled past it (issue 14, finding 15). */
   private async fetchAndDecrypt(
     spaceId: string,
     blobId: string,
+    size: number,
     id: string,
     secret: string,
   ): Promise<Uint8Array> {
-    const blob = await this.client.getBlob(spaceId, blobId)
+    const blob = await this.client.getBlob(spaceId, blobId, undefined, { maxBytes: size })
     if (toHex(await sha256(blob)) !== blobId) {
       throw new CryptoError("CLIP_TAMPERED", "the stored media is not what the hub announced")
     }

@@ -12,7 +12,10 @@ import {
 /**
  * The phone's local store. Everything secret (signal token, MLS state, clip keys, event metadata) is sealed
  * with an AES-GCM key that WebCrypto created as non-extractable: script on this origin can use it but not
- * read it out, and a copy of the IndexedDB files alone is useless.
+ * read its bytes out, so an injected script cannot carry it away for later. It does NOT protect a copy of
+ * the files: the key is stored in this same database (the "keys" store), and the browser writes its key
+ * material into the profile with it, so a copied profile opens everything (docs/02-threat-model.md, "A
+ * thief"; issue 14, finding 12). At rest, the device's own storage encryption is what protects it.
  *
  * Updates that belong together (new MLS state + the event it revealed + the mailbox cursor) are encrypted
  * first and then written in ONE IndexedDB transaction, so a closed tab can never leave them inconsistent.
@@ -56,6 +59,22 @@ export interface SpaceRecord {
   after: number
   /** when this phone last joined with fresh leaf keys (pairing, rejoin or refresh), ms */
   keysFreshAt?: number
+  /** mailbox seq of the last message MLS authenticated (or the Welcome joined from) */
+  verifiedSeq?: number
+  /** when the hub was last heard from: the last authenticated message, ms */
+  heardAt?: number
+  /** the highest `seq` of a clip announcement or sighting seen */
+  announcedSeq?: number
+  /** announcements whose `seq` was skipped and that never came (until the user dismissed the notice) */
+  missedAnnouncements?: number
+}
+
+/**
+ * Mailbox messages whose plaintext header claims a later epoch than the phone's (issue 14, finding 2):
+ * kept, bounded, until a commit reaches that epoch. The claim is unauthenticated, so it changes nothing else.
+ */
+export interface HeldRecord {
+  messages: { seq: number; body: string; epoch: string; heldAt: number }[]
 }
 
 export interface PendingRecord {
@@ -138,6 +157,7 @@ export interface PhoneRecords extends Record<string, unknown> {
   device: DeviceRecord
   space: SpaceRecord
   pending: PendingRecord
+  held: HeldRecord
   /** base64 of ts-mls's encoding of the group state */
   group: string
 }

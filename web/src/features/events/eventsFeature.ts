@@ -1,6 +1,8 @@
 import type { PhoneSpace } from "../../space/phoneSpace.ts"
 import type { EventRecord, LocalStore } from "../../store/db.ts"
+import { h } from "../../ui/dom.ts"
 import type { ClipPlayer } from "../player/player.ts"
+import { hubNewsLines } from "./hubNews.ts"
 import { Timeline } from "./timeline.ts"
 
 /**
@@ -16,6 +18,33 @@ export class EventsFeature {
     private readonly space: () => PhoneSpace | undefined,
   ) {
     this.timeline = new Timeline({ store, host: space, onOpen: (event, id) => void this.play(event, id) })
+    this.timeline.element.prepend(this.news)
+  }
+
+  /** Skipped announcements and a silent hub (hubNews.ts), above the timeline; hidden when all is well. */
+  private readonly news = h("div", { class: "hub-news", role: "status", "data-testid": "hub-news" })
+
+  private renderNews() {
+    const space = this.space()
+    const news = space?.hubNews()
+    const lines = space && news ? hubNewsLines(news, space.hubName) : []
+    this.news.hidden = lines.length === 0
+    this.news.replaceChildren(
+      ...lines.map((line) => h("p", {}, line)),
+      ...(space && news && news.missing > 0
+        ? [
+            h(
+              "button",
+              {
+                class: "ghost",
+                "data-testid": "hub-news-dismiss",
+                onclick: () => void space.dismissMissing().then(() => this.renderNews()),
+              },
+              "OK",
+            ),
+          ]
+        : []),
+    )
   }
 
   get element(): HTMLElement {
@@ -24,6 +53,7 @@ export class EventsFeature {
 
   /** Re-reads the events (after the mailbox brought some) and redraws the timeline. */
   update(): Promise<void> {
+    this.renderNews()
     return this.timeline.update()
   }
 

@@ -19,6 +19,8 @@ import {
   exportPushSecret,
   fromBase64,
   importClipKey,
+  isPairingNoticeBytes,
+  isSealedPairingNoticeBytes,
   mlsWireformat,
   openPushPayload,
   pushPayloadEpoch,
@@ -106,6 +108,8 @@ async function catchUp(session: SpaceSession, client: SignalClient, after: numbe
   if (!hub) return
   for (const message of await client.fetchMailbox(after)) {
     if (session.epoch >= epoch) return
+    // Pairing notices (sealed, not MLS) share the mailbox: they only have to be stepped over.
+    if (isSealedPairingNoticeBytes(message.body) || isPairingNoticeBytes(message.body)) continue
     if (mlsWireformat(message.body) !== "mls_private_message") continue
     try {
       await session.open(message.body, hub.leafIndex)

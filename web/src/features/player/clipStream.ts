@@ -20,6 +20,11 @@ export interface DecryptStreamOptions {
   recordHashes?: Uint8Array
   /** Called with the ciphertext bytes received so far, for progress. */
   onBytes?: (received: number) => void
+  /**
+   * The hub-signed size of the blob: the download stops, with a typed error, as soon as the relay sends
+   * more (issue 14, finding 15), so an untrusted relay cannot make the page buffer without end.
+   */
+  maxBytes?: number
 }
 
 /**
@@ -44,6 +49,9 @@ export async function* decryptClipStream(
       const { done, value } = await reader.read()
       if (!done) {
         received += value.length
+        if (options.maxBytes !== undefined && received > options.maxBytes) {
+          throw new CryptoError("CLIP_TAMPERED", "the relay sent more than the hub-signed size")
+        }
         options.onBytes?.(received)
         pending.push(value)
         pendingBytes += value.length

@@ -210,6 +210,7 @@ export class ClipPlayer {
       const streamable = source.recordHashes !== undefined
       const stream = decryptClipStream(response.body, source.key, {
         blobId: source.blobId,
+        maxBytes: source.size,
         ...(source.recordHashes ? { recordHashes: source.recordHashes } : {}),
         onBytes: (n) => {
           if (total > 0)

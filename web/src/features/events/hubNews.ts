@@ -1,0 +1,30 @@
+import type { HubNews } from "../../space/phoneSpace.ts"
+
+function durationText(ms: number): string {
+  const minutes = Math.max(1, Math.floor(ms / 60_000))
+  if (minutes < 120) return `${minutes} minutes`
+  const hours = Math.floor(minutes / 60)
+  return hours < 48 ? `${hours} hours` : `${Math.floor(hours / 24)} days`
+}
+
+/**
+ * The sentences of the notice above the timeline (issue 14, finding 5): the relay can drop or hold back
+ * the hub's messages, so the phone says when a number was skipped or the hub fell silent. Empty: all well.
+ */
+export function hubNewsLines(news: HubNews, hubName: string, now = Date.now()): string[] {
+  const lines: string[] = []
+  if (news.silentSince !== undefined) {
+    lines.push(
+      `No news from ${hubName} for ${durationText(now - news.silentSince)}. The hub may be off or offline, ` +
+        "or its messages are being held back on the way.",
+    )
+  }
+  if (news.missing > 0) {
+    lines.push(
+      news.missing === 1
+        ? `1 event from ${hubName} did not arrive: it was lost or held back on the way.`
+        : `${news.missing} events from ${hubName} did not arrive: they were lost or held back on the way.`,
+    )
+  }
+  return lines
+}
