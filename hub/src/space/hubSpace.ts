@@ -418,6 +418,13 @@ export class HubSpace {
       expiresAt: Date.now() + inviteTtlMs,
       suite: this.session.suite as SupportedSuite,
     }
+    // The phone that writes its join request into this room consents, at signal, to join this hub's
+    // space and no other; the room must be ours before anyone can know its id.
+    await this.client.claimRoom(await pairingRoomId(invite.secret)).catch((err: unknown) => {
+      // A relay from before join consents (no such route) adds members without asking: pair anyway.
+      if (!(err instanceof SignalError && err.status === 404 && err.code === "NOT_FOUND")) throw err
+      this.log.warn("signal does not know join consents (an older relay); pairing without")
+    })
     const code = encodeInvite(invite)
     const webUrl = (this.opts.webUrl ?? this.doc.signalUrl).replace(/\/+$/, "")
     void this.watchInvite(invite, onPaired)
