@@ -68,6 +68,7 @@ import {
   type NewOutboxEntry,
   type OutboxEntry,
 } from "./hubState.ts"
+import { excessMail, laneOf, OutboxLanes, PassBlocks, saveLane } from "./outboxLanes.ts"
 import { pushClipNotice, type PushContext } from "./pushNotifier.ts"
 
 export interface HubSpaceOptions {
@@ -87,6 +88,12 @@ export interface HubSpaceOptions {
   rotateIntervalMs?: number
   /** The configured cameras (config names); phones see them in the roster and may rename them. */
   cameras?: readonly { id: string; name: string }[]
+  /** Clips at signal older than this are deleted by the hub (default 30 days). */
+  relayRetentionMs?: number
+  /** Mail a phone's full mailbox refused is dropped ("parked") once queued this long (default 7 days). */
+  outboxParkAfterMs?: number
+  /** Mail queued for one phone at most; older mail for it is dropped past this (default 1000). */
+  maxQueuedMailPerPhone?: number
 }
 
 export interface PairedPhone {
@@ -202,7 +209,10 @@ export class HubSpace {
   private flushing = false
   private flushAgain = false
   private retryTimer: NodeJS.Timeout | undefined
-  private retryDelayMs = 500
+  /** When the hub last deleted clips past the retention at signal. */
+  private relayPrunedAt = 0
+  /** Per-device delivery lanes and their backoff (issue 14 finding 3). */
+  private readonly lanes = new OutboxLanes()
   private stopped = false
   private readonly inboxAbort = new AbortController()
   /** Ends a pairing by discovery still waiting for confirmation when the hub stops. */
@@ -213,7 +223,7 @@ export class HubSpace {
   private readonly client: SignalClient
   private readonly log: Logger
   /** Resolves when the outbox is empty; tests and shutdown wait on it. */
-  private drainedWaiters: (() => void)[] = []
+  private drainedWaiters: { upTo: number; resolve: () => void }[] = []
   private liveHandler: LiveRequestHandler | undefined
   private removedListener: ((deviceId: DeviceId) => void) | undefined
 
@@ -354,9 +364,16 @@ export class HubSpace {
     let next: HubStateDoc = { ...this.doc }
     if (this.captured) next.group = toBase64(this.captured)
     let id = next.nextOutboxId
-    const numbered = entries.map((e) => ({ ...e, id: id++ }) as OutboxEntry)
+    const queuedAt = Date.now()
+    const numbered = entries.map((e) => ({ ...e, id: id++, queuedAt }) as OutboxEntry)
     next = { ...next, outbox: [...next.outbox, ...numbered], nextOutboxId: id }
     if (change) next = change(next)
+    // A phone away for long must not grow the state file (rewritten on every change) without bound.
+    const excess = excessMail(next.outbox, this.opts.maxQueuedMailPerPhone ?? 1000)
+    if (excess.size > 0) {
+      this.log.warn({ dropped: excess.size }, "too much mail queued for a phone; dropped its oldest")
+      next = { ...next, outbox: next.outbox.filter((e) => !excess.has(e.id)) }
+    }
     try {
       await this.store.commit({ put: { hub: next } })
     } catch (err) {
@@ -1241,11 +1258,13 @@ export class HubSpace {
   }
 
   private kickFlush() {
-    if (this.retryTimer) return // a retry is already scheduled
     void this.flush()
   }
 
-  /** Delivers the outbox in order; an entry leaves the outbox only once signal accepted it. */
+  /**
+   * Delivers the outbox in order within each lane (outboxLanes.ts); an entry leaves the outbox only once
+   * signal accepted it. A lane that fails waits on its own backoff; the others go on.
+   */
   private async flush(): Promise<void> {
     if (this.flushing) {
       this.flushAgain = true
@@ -1255,46 +1274,78 @@ export class HubSpace {
     try {
       do {
         this.flushAgain = false
-        while (!this.stopped) {
-          const entry = this.doc.outbox[0]
-          if (!entry) break
-          const outcome = await this.deliver(entry)
-          if (this.stopped) return // closing: the entry stays in the saved outbox and goes out next start
-          if (outcome === "retry") {
-            this.scheduleRetry()
-            return
-          }
-          await this.queue.run(async () => {
-            const next = { ...this.doc, outbox: this.doc.outbox.filter((e) => e.id !== entry.id) }
-            await this.store.commit({ put: { hub: next } })
-            this.doc = next
-          })
-          this.retryDelayMs = 500
-        }
+        await this.deliverPass()
       } while (this.flushAgain && !this.stopped)
-      if (this.doc.outbox.length === 0) {
-        for (const w of this.drainedWaiters.splice(0)) w()
-      }
     } catch (err) {
       // Saving the shortened outbox failed (disk full, say): the entry stays and is delivered again
       // (every entry is idempotent at signal or for the phones). Never an unhandled rejection.
       this.log.error({ err: describe(err) }, "could not save the outbox; retrying")
-      if (!this.stopped) this.scheduleRetry()
+      if (!this.stopped) this.lanes.failed(saveLane, "signal", Date.now())
     } finally {
       this.flushing = false
     }
+    if (this.stopped) return
+    this.lanes.prune(this.doc.outbox)
+    this.resolveDrained()
+    this.scheduleRetry()
   }
 
+  /** One pass over the outbox: every entry whose lane is free is tried once, in order. */
+  private async deliverPass(): Promise<void> {
+    const blocks = new PassBlocks()
+    for (const entry of [...this.doc.outbox]) {
+      if (this.stopped) return // closing: the entry stays in the saved outbox and goes out next start
+      const lane = laneOf(entry)
+      // A revoke does not wait out its lane's backoff: a full mailbox must not delay a removal.
+      const backingOff = entry.kind !== "revoke" && this.lanes.waiting(lane, Date.now())
+      if (blocks.mustWait(entry) || backingOff) {
+        blocks.holdBack(entry)
+        continue
+      }
+      const outcome = await this.deliver(entry)
+      if (this.stopped) return
+      if (outcome.kind === "retry") {
+        const parkAfter = this.opts.outboxParkAfterMs ?? 7 * 24 * 3600_000
+        const stuckFor = Date.now() - (entry.queuedAt ?? Date.now())
+        if (!(outcome.stall === "recipient" && entry.kind === "mail" && stuckFor > parkAfter)) {
+          this.lanes.failed(lane, outcome.stall, Date.now())
+          blocks.holdBack(entry)
+          continue
+        }
+        // Refused for days: the phone is gone or hostile. It rejoins if it comes back (it missed commits).
+        this.log.warn({ to: entry.to, stuckForMs: stuckFor }, "a phone refused its mail for too long; parked")
+      } else {
+        this.lanes.succeeded(lane)
+      }
+      await this.queue.run(async () => {
+        const next = { ...this.doc, outbox: this.doc.outbox.filter((e) => e.id !== entry.id) }
+        await this.store.commit({ put: { hub: next } })
+        this.doc = next
+      })
+      this.resolveDrained()
+    }
+    this.lanes.succeeded(saveLane)
+  }
+
+  /** Wakes the next pass when the earliest waiting lane may be tried again. */
   private scheduleRetry() {
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined
-      void this.flush()
-    }, this.retryDelayMs)
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    const at = this.lanes.nextRetryAt()
+    if (at === undefined || this.doc.outbox.length === 0) return
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = undefined
+        void this.flush()
+      },
+      Math.max(0, at - Date.now()),
+    )
     this.retryTimer.unref()
-    this.retryDelayMs = Math.min(this.retryDelayMs * 2, 30_000)
   }
 
-  private async deliver(entry: OutboxEntry): Promise<"done" | "retry"> {
+  private async deliver(
+    entry: OutboxEntry,
+  ): Promise<{ kind: "done" } | { kind: "retry"; stall: "recipient" | "signal" }> {
     try {
       switch (entry.kind) {
         case "grant":
@@ -1309,9 +1360,9 @@ export class HubSpace {
             bytes = await readFile(entry.path)
           } catch (err) {
             this.log.error({ err: describe(err), blobId: entry.blobId }, "encrypted clip missing from disk")
-            return "done"
+            return { kind: "done" }
           }
-          await this.client.putBlob(this.spaceId, entry.blobId, bytes)
+          await this.uploadBlob(entry.blobId, bytes)
           await this.keepLocally(entry.path, entry.blobId)
           break
         }
@@ -1319,16 +1370,76 @@ export class HubSpace {
           await this.client.sendToMailbox(entry.to, fromBase64(entry.body))
           break
       }
-      return "done"
+      return { kind: "done" }
     } catch (err) {
       if (err instanceof SignalError && err.status >= 400 && err.status < 500 && err.status !== 429) {
         // Permanent refusal (e.g. the device was removed): keeping it would block everything behind it.
         this.log.warn({ err: describe(err), kind: entry.kind }, "signal refused an outbox entry; dropped")
-        return "done"
+        return { kind: "done" }
+      }
+      if (err instanceof SignalError && err.code === "MAILBOX_FULL") {
+        this.log.warn(
+          { to: entry.kind === "mail" ? entry.to : undefined },
+          "a phone's mailbox is full; its mail waits",
+        )
+        return { kind: "retry", stall: "recipient" }
       }
       this.log.warn({ err: describe(err), kind: entry.kind }, "signal unreachable; will retry")
-      return "retry"
+      return { kind: "retry", stall: "signal" }
     }
+  }
+
+  /**
+   * Uploads a sealed clip or picture. A full space at signal (413 QUOTA_EXCEEDED) makes room by deleting
+   * the hub's oldest blobs there, never by dropping the new one: the newest clip is the one that matters
+   * (issue 14 finding 14). Blobs past the retention are deleted at most once an hour, after an upload.
+   */
+  private async uploadBlob(blobId: string, bytes: Uint8Array) {
+    try {
+      await this.client.putBlob(this.spaceId, blobId, bytes)
+    } catch (err) {
+      if (!(err instanceof SignalError && err.code === "QUOTA_EXCEEDED")) throw err
+      await this.deleteRelayBlobs({ needBytes: bytes.length })
+      await this.client.putBlob(this.spaceId, blobId, bytes)
+    }
+    if (Date.now() - this.relayPrunedAt > 3600_000) {
+      this.relayPrunedAt = Date.now()
+      await this.deleteRelayBlobs({}).catch((err: unknown) =>
+        this.log.warn({ err: describe(err) }, "could not delete old clips at signal"),
+      )
+    }
+  }
+
+  /**
+   * Deletes, oldest first, the space's blobs at signal older than the retention, and as many more as it
+   * takes to free `needBytes` under the quota. Only the hub may delete for everyone (phones drop their own
+   * claim only), so this is what keeps the relay's quota from refusing new clips.
+   */
+  private async deleteRelayBlobs(options: { needBytes?: number }) {
+    const retentionMs = this.opts.relayRetentionMs ?? 30 * 24 * 3600_000
+    let cursor: string | undefined
+    let deleted = 0
+    let free: number | undefined
+    for (let page = 0; page < 100; page++) {
+      const listed = await this.client.listBlobs(this.spaceId, { cursor, limit: 100 })
+      free ??= listed.quotaBytes - listed.usedBytes
+      for (const blob of listed.blobs) {
+        const old = Date.now() - blob.createdAt > retentionMs
+        const short = options.needBytes !== undefined && free < options.needBytes
+        if (!old && !short) {
+          if (deleted > 0) this.log.info({ deleted }, "deleted old clips at signal")
+          return
+        }
+        await this.client.deleteBlob(this.spaceId, blob.blobId).catch((err: unknown) => {
+          if (!(err instanceof SignalError && err.status === 404)) throw err
+        })
+        free += blob.size
+        deleted++
+      }
+      if (listed.nextCursor === null) break
+      cursor = listed.nextCursor
+    }
+    if (deleted > 0) this.log.info({ deleted }, "deleted old clips at signal")
   }
 
   /**
@@ -1353,10 +1464,28 @@ export class HubSpace {
     }
   }
 
-  /** Resolves once everything queued so far has been delivered. */
+  /**
+   * Resolves once everything queued so far has been delivered, except mail waiting for a phone whose
+   * mailbox is full: that phone's trouble must not hold up the others (the push after a clip, say).
+   */
   drained(): Promise<void> {
-    if (this.doc.outbox.length === 0 && !this.flushing) return Promise.resolve()
-    return new Promise((resolve) => this.drainedWaiters.push(resolve))
+    const upTo = this.doc.nextOutboxId - 1
+    if (this.isDrained(upTo)) return Promise.resolve()
+    return new Promise((resolve) => this.drainedWaiters.push({ upTo, resolve }))
+  }
+
+  private isDrained(upTo: number): boolean {
+    return this.doc.outbox.every(
+      (e) => e.id > upTo || (e.kind === "mail" && this.lanes.stalledByRecipient(laneOf(e))),
+    )
+  }
+
+  private resolveDrained() {
+    this.drainedWaiters = this.drainedWaiters.filter((w) => {
+      if (!this.isDrained(w.upTo)) return true
+      w.resolve()
+      return false
+    })
   }
 
   async close(): Promise<void> {

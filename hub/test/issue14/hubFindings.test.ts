@@ -1,0 +1,178 @@
+/**
+ * Issue 14 ("Security review findings"), the hub's half, against a real signal relay: one describe per
+ * finding.
+ */
+import { mkdtemp, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Writable } from "node:stream"
+import { pino } from "pino"
+import { afterEach, describe, expect, it, vi } from "vitest"
+import { SignalClient, type CameraId } from "@vigil/protocol"
+import { startTestRelay } from "@vigil/signal"
+import { HubSpace, type DiscoveryRequest, type HubSpaceOptions } from "../../src/space/hubSpace.ts"
+import { rawPhone as makeRawPhone, type RawPhone } from "../support/rawPhone.ts"
+
+let relay: Awaited<ReturnType<typeof startTestRelay>> | undefined
+let dataDir: string | undefined
+let hub: HubSpace | undefined
+let logs: string[] = []
+
+afterEach(async () => {
+  await hub?.close()
+  await relay?.close()
+  if (dataDir) await rm(dataDir, { recursive: true, force: true })
+  hub = relay = dataDir = undefined
+})
+
+async function setup(config: Parameters<typeof startTestRelay>[0], options: Partial<HubSpaceOptions> = {}) {
+  relay = await startTestRelay(config)
+  dataDir = await mkdtemp(join(tmpdir(), "vigil-issue14-"))
+  logs = []
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logs.push(...chunk.toString().split("\n").filter(Boolean))
+      done()
+    },
+  })
+  hub = await HubSpace.open({
+    dataDir,
+    signalUrl: relay.url,
+    hubName: "Home",
+    logger: pino({ level: "info" }, sink),
+    ...options,
+  })
+  return { relay, hub, dataDir }
+}
+
+const logCount = (msg: string) => logs.filter((l) => l.includes(`"msg":"${msg}"`)).length
+
+async function pairPhones(names: string[]): Promise<RawPhone[]> {
+  const h = hub!
+  const asked: DiscoveryRequest[] = []
+  let yes: (v: boolean) => void = () => {}
+  const discovery = h.startDiscovery({
+    confirm: (request) =>
+      new Promise<boolean>((resolve) => {
+        asked.push(request)
+        yes = resolve
+      }),
+  })
+  const phones: RawPhone[] = []
+  for (const name of names) {
+    const phone = await makeRawPhone(
+      { relayUrl: relay!.url, hubDeviceId: () => h.deviceId, hubName: "Home" },
+      name,
+    )
+    await phone.pair(
+      () => asked.length,
+      () => yes(true),
+    )
+    phones.push(phone)
+  }
+  discovery.stop()
+  return phones
+}
+
+const clip = (n: number) => ({
+  mp4: new Uint8Array([0, 0, 0, 8, 102, 116, 121, 112, n]),
+  cameraId: "front-door" as CameraId,
+  cameraName: "Front door",
+  label: "motion" as const,
+  startedAt: Date.now(),
+  endedAt: Date.now() + 1000,
+})
+
+/** Reads the phone's mailbox and acknowledges it all (nothing is in flight: the caller drained the hub). */
+async function readAndAck(phone: RawPhone) {
+  await phone.follow()
+  await phone.client.ackMailbox(Number.MAX_SAFE_INTEGER)
+}
+
+describe("issue 14 finding 3: one full mailbox does not stop the hub's outbox", () => {
+  it("phone B fills its mailbox; A still gets every clip, and B's removal takes effect at signal", async () => {
+    const { hub: h } = await setup({ config: { maxMailboxMessages: 10 } })
+    const [a, b] = await pairPhones(["A", "B"])
+    await readAndAck(a!)
+    // B never reads again: its 10 slots fill within a few clips (a commit and an announcement each).
+    for (let n = 0; n < 8; n++) {
+      await h.deliverClip(clip(n))
+      await h.drained() // resolves although B's mail waits
+      await readAndAck(a!)
+    }
+    expect(a!.messages.filter((m) => m.kind === "clip")).toHaveLength(8)
+    expect(h.pendingOutbox).toBeGreaterThan(0) // B's mail, waiting
+    expect(logCount("a phone's mailbox is full; its mail waits")).toBeGreaterThan(0)
+
+    // B is removed: the revoke goes ahead of B's own stuck mail, so signal stops serving B at once.
+    await b!.client.sendToMailbox(h.deviceId, new Uint8Array([1])) // B is still a member here
+    await h.removePhone(b!.deviceId)
+    await vi.waitFor(
+      () =>
+        expect(b!.client.sendToMailbox(h.deviceId, new Uint8Array([1]))).rejects.toMatchObject({
+          status: 403,
+        }),
+      { timeout: 3000, interval: 100 },
+    )
+    // And the rest of B's mail is dropped (signal refuses it now): the outbox empties.
+    await vi.waitFor(() => expect(h.pendingOutbox).toBe(0), { timeout: 35_000, interval: 200 })
+    await h.deliverClip(clip(9))
+    await h.drained()
+    await readAndAck(a!)
+    expect(a!.messages.filter((m) => m.kind === "clip")).toHaveLength(9)
+  }, 60_000)
+
+  it("parks mail a phone refused for longer than outboxParkAfterMs", async () => {
+    const { hub: h } = await setup({ config: { maxMailboxMessages: 6 } }, { outboxParkAfterMs: 1 })
+    const [a] = await pairPhones(["A", "B"])
+    await readAndAck(a!)
+    for (let n = 0; n < 4; n++) {
+      await h.deliverClip(clip(n))
+      await h.drained()
+      await readAndAck(a!)
+    }
+    await vi.waitFor(() => expect(h.pendingOutbox).toBe(0), { timeout: 10_000, interval: 100 })
+    expect(logCount("a phone refused its mail for too long; parked")).toBeGreaterThan(0)
+  }, 60_000)
+})
+
+describe("issue 14 finding 14: the hub deletes its clips at signal", () => {
+  it("makes room under a full quota by deleting its oldest clips, never dropping the newest", async () => {
+    // Each sealed clip is a few hundred bytes; the quota holds about three.
+    const { hub: h } = await setup({ config: { spaceQuotaBytes: 1200 } })
+    const [a] = await pairPhones(["A"])
+    await readAndAck(a!)
+    for (let n = 0; n < 6; n++) {
+      await h.deliverClip(clip(n))
+      await h.drained()
+    }
+    const client = new SignalClient({ baseUrl: relay!.url, token: a!.client.token })
+    const { blobs, usedBytes } = await client.listBlobs(h.spaceId)
+    expect(usedBytes).toBeLessThanOrEqual(1200)
+    await readAndAck(a!)
+    const clips = a!.messages.filter((m) => m.kind === "clip")
+    expect(clips).toHaveLength(6)
+    // The newest clip is at signal, readable.
+    const newest = clips.at(-1)!
+    if (newest.kind !== "clip") throw new Error("not a clip")
+    expect(blobs.map((b) => b.blobId)).toContain(newest.blobId)
+    expect(logCount("signal refused an outbox entry; dropped")).toBe(0)
+    expect(logCount("deleted old clips at signal")).toBeGreaterThan(0)
+  }, 60_000)
+
+  it("deletes clips at signal past its retention", async () => {
+    let offsetMs = -2 * 24 * 3600_000
+    const { hub: h } = await setup({ now: () => Date.now() + offsetMs }, { relayRetentionMs: 24 * 3600_000 })
+    const [a] = await pairPhones(["A"])
+    const client = new SignalClient({ baseUrl: relay!.url, token: a!.client.token })
+    // Uploaded "two days ago" by the relay's clock: the hub's first prune deletes it.
+    await h.deliverClip(clip(1))
+    await h.drained()
+    expect((await client.listBlobs(h.spaceId)).blobs).toEqual([])
+    expect(logCount("deleted old clips at signal")).toBe(1)
+    offsetMs = 0
+    await h.deliverClip(clip(2))
+    await h.drained()
+    expect((await client.listBlobs(h.spaceId)).blobs).toHaveLength(1)
+  }, 60_000)
+})
