@@ -68,6 +68,7 @@ import {
   type NewOutboxEntry,
   type OutboxEntry,
 } from "./hubState.ts"
+import { TokenBuckets } from "./tokenBuckets.ts"
 import { excessMail, laneOf, OutboxLanes, PassBlocks, saveLane } from "./outboxLanes.ts"
 import { pushClipNotice, type PushContext } from "./pushNotifier.ts"
 
@@ -209,6 +210,10 @@ export class HubSpace {
   private flushing = false
   private flushAgain = false
   private retryTimer: NodeJS.Timeout | undefined
+  /** Per sender: messages in the hub's mailbox, rejoins, and live offers (each one a commit). */
+  private readonly inboxLimit = new TokenBuckets({ burst: 30, perMs: 1000 })
+  private readonly rejoinLimit = new TokenBuckets({ burst: 3, perMs: 10 * 60_000 })
+  private readonly liveLimit = new TokenBuckets({ burst: 6, perMs: 10_000 })
   /** When the hub last deleted clips past the retention at signal. */
   private relayPrunedAt = 0
   /** Per-device delivery lanes and their backoff (issue 14 finding 3). */
@@ -873,6 +878,12 @@ export class HubSpace {
       let change: ((doc: HubStateDoc) => HubStateDoc) | undefined
       let request: LiveRequest | undefined
       try {
+        // Each of these costs the hub a commit (a fresh epoch for every phone) or an MLS decryption:
+        // a phone, paired or pending, gets a few at a time (issue 14 finding 10).
+        const limit = isRejoinRequest(body) ? this.rejoinLimit : this.inboxLimit
+        if (!limit.take(from, Date.now())) {
+          throw new VigilError("UNEXPECTED_MESSAGE", "the device sends the hub too much; message dropped")
+        }
         if (isRejoinRequest(body)) {
           ;({ entries, change } = await this.rejoinLocked(from, body))
           this.log.info({ deviceId: from }, "phone rejoined after losing its state")
@@ -884,6 +895,17 @@ export class HubSpace {
       } catch (err) {
         if (!(err instanceof VigilError)) throw err
         this.log.warn({ err: describe(err), from, seq }, "refused a message in the hub mailbox")
+      }
+      if (request && !this.liveLimit.take(from, Date.now())) {
+        this.log.warn({ from, seq }, "a phone asks for live view too often; request dropped")
+        request = undefined
+      }
+      if (entries.length === 0 && !change) {
+        // Junk, or a live request (its commit saves everything): nothing to save now. The position and
+        // any decryption state go to disk with the next change; the mailbox is acknowledged at signal
+        // all the same, so nothing is read twice.
+        this.doc = { ...this.doc, inboxAfter: seq }
+        return request
       }
       await this.applyLocked(entries, (doc) => ({ ...(change ? change(doc) : doc), inboxAfter: seq }))
       return request
@@ -1272,10 +1294,12 @@ export class HubSpace {
     }
     this.flushing = true
     try {
+      let delivered: boolean
       do {
         this.flushAgain = false
-        await this.deliverPass()
-      } while (this.flushAgain && !this.stopped)
+        // Another pass after any delivery: a revoke that got through frees its device's held-back mail.
+        delivered = await this.deliverPass()
+      } while ((this.flushAgain || delivered) && !this.stopped && this.doc.outbox.length > 0)
     } catch (err) {
       // Saving the shortened outbox failed (disk full, say): the entry stays and is delivered again
       // (every entry is idempotent at signal or for the phones). Never an unhandled rejection.
@@ -1290,11 +1314,12 @@ export class HubSpace {
     this.scheduleRetry()
   }
 
-  /** One pass over the outbox: every entry whose lane is free is tried once, in order. */
-  private async deliverPass(): Promise<void> {
+  /** One pass over the outbox: every entry whose lane is free is tried once, in order. True if one left. */
+  private async deliverPass(): Promise<boolean> {
     const blocks = new PassBlocks()
+    let delivered = false
     for (const entry of [...this.doc.outbox]) {
-      if (this.stopped) return // closing: the entry stays in the saved outbox and goes out next start
+      if (this.stopped) return delivered // closing: the entry stays in the saved outbox, goes out next start
       const lane = laneOf(entry)
       // A revoke does not wait out its lane's backoff: a full mailbox must not delay a removal.
       const backingOff = entry.kind !== "revoke" && this.lanes.waiting(lane, Date.now())
@@ -1303,7 +1328,7 @@ export class HubSpace {
         continue
       }
       const outcome = await this.deliver(entry)
-      if (this.stopped) return
+      if (this.stopped) return delivered
       if (outcome.kind === "retry") {
         const parkAfter = this.opts.outboxParkAfterMs ?? 7 * 24 * 3600_000
         const stuckFor = Date.now() - (entry.queuedAt ?? Date.now())
@@ -1322,9 +1347,11 @@ export class HubSpace {
         await this.store.commit({ put: { hub: next } })
         this.doc = next
       })
+      delivered = true
       this.resolveDrained()
     }
     this.lanes.succeeded(saveLane)
+    return delivered
   }
 
   /** Wakes the next pass when the earliest waiting lane may be tried again. */

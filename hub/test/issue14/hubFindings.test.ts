@@ -2,13 +2,22 @@
  * Issue 14 ("Security review findings"), the hub's half, against a real signal relay: one describe per
  * finding.
  */
-import { mkdtemp, rm } from "node:fs/promises"
+import { mkdtemp, rm, stat } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Writable } from "node:stream"
 import { pino } from "pino"
 import { afterEach, describe, expect, it, vi } from "vitest"
-import { SignalClient, type CameraId } from "@vigil/protocol"
+import {
+  SignalClient,
+  defaultSuiteName,
+  loadSuite,
+  randomBytes,
+  signLiveRequest,
+  toHex,
+  type CameraId,
+  type DeviceId,
+} from "@vigil/protocol"
 import { startTestRelay } from "@vigil/signal"
 import { HubSpace, type DiscoveryRequest, type HubSpaceOptions } from "../../src/space/hubSpace.ts"
 import { rawPhone as makeRawPhone, type RawPhone } from "../support/rawPhone.ts"
@@ -115,7 +124,7 @@ describe("issue 14 finding 3: one full mailbox does not stop the hub's outbox", 
       { timeout: 3000, interval: 100 },
     )
     // And the rest of B's mail is dropped (signal refuses it now): the outbox empties.
-    await vi.waitFor(() => expect(h.pendingOutbox).toBe(0), { timeout: 35_000, interval: 200 })
+    await vi.waitFor(() => expect(h.pendingOutbox).toBe(0), { timeout: 5000, interval: 100 })
     await h.deliverClip(clip(9))
     await h.drained()
     await readAndAck(a!)
@@ -138,8 +147,8 @@ describe("issue 14 finding 3: one full mailbox does not stop the hub's outbox", 
 
 describe("issue 14 finding 14: the hub deletes its clips at signal", () => {
   it("makes room under a full quota by deleting its oldest clips, never dropping the newest", async () => {
-    // Each sealed clip is a few hundred bytes; the quota holds about three.
-    const { hub: h } = await setup({ config: { spaceQuotaBytes: 1200 } })
+    // Each sealed test clip is 53 bytes; the quota holds two.
+    const { hub: h } = await setup({ config: { spaceQuotaBytes: 120 } })
     const [a] = await pairPhones(["A"])
     await readAndAck(a!)
     for (let n = 0; n < 6; n++) {
@@ -148,7 +157,7 @@ describe("issue 14 finding 14: the hub deletes its clips at signal", () => {
     }
     const client = new SignalClient({ baseUrl: relay!.url, token: a!.client.token })
     const { blobs, usedBytes } = await client.listBlobs(h.spaceId)
-    expect(usedBytes).toBeLessThanOrEqual(1200)
+    expect(usedBytes).toBeLessThanOrEqual(120)
     await readAndAck(a!)
     const clips = a!.messages.filter((m) => m.kind === "clip")
     expect(clips).toHaveLength(6)
@@ -174,5 +183,58 @@ describe("issue 14 finding 14: the hub deletes its clips at signal", () => {
     await h.deliverClip(clip(2))
     await h.drained()
     expect((await client.listBlobs(h.spaceId)).blobs).toHaveLength(1)
+  }, 60_000)
+})
+
+describe("issue 14 finding 10: hub-inbox junk costs no state write; live offers are rate-limited", () => {
+  it("refuses 40 junk messages without rewriting state.json, and answers at most 6 live offers of a burst", async () => {
+    const { hub: h, dataDir: dir } = await setup({})
+    const [a] = await pairPhones(["A"])
+    await h.drained()
+    // A burst of genuine, signed live offers: the hub acts on a few, drops the rest (each would be a commit).
+    const asked: string[] = []
+    h.onLiveRequest((request) => asked.push(request.kind))
+    const session = a!.session!
+    const { signature } = await loadSuite(defaultSuiteName)
+    for (let i = 0; i < 20; i++) {
+      const signed = await signLiveRequest(
+        {
+          kind: "live-offer",
+          sessionId: toHex(randomBytes(16)),
+          deviceId: a!.deviceId as DeviceId,
+          sdp: "v=0",
+          issuedAt: Date.now(),
+        },
+        session.groupId,
+        a!.signKey,
+        signature,
+      )
+      await a!.client.sendToMailbox(h.deviceId, await session.seal(signed))
+    }
+    await vi.waitFor(
+      () => expect(logCount("a phone asks for live view too often; request dropped")).toBe(14),
+      {
+        timeout: 20_000,
+        interval: 100,
+      },
+    )
+    expect(asked).toHaveLength(6)
+    await h.drained()
+    const statePath = join(dir, "state.json")
+    const before = await stat(statePath)
+    for (let i = 0; i < 40; i++) await a!.client.sendToMailbox(h.deviceId, randomBytes(100 + i))
+    await vi.waitFor(
+      () => expect(logCount("refused a message in the hub mailbox")).toBeGreaterThanOrEqual(40),
+      {
+        timeout: 20_000,
+        interval: 100,
+      },
+    )
+    const after = await stat(statePath)
+    expect(after.ino).toBe(before.ino) // written atomically by rename: a write would change the inode
+    expect(after.mtimeMs).toBe(before.mtimeMs)
+
+    // The inbox's own limit (30 at once) dropped some junk before any decryption.
+    expect(logs.some((l) => l.includes("sends the hub too much"))).toBe(true)
   }, 60_000)
 })
