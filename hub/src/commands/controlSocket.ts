@@ -18,6 +18,8 @@ export function controlSocketPath(dataDir: string): string {
 const requestSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("status") }),
   z.object({ kind: z.literal("invite") }),
+  z.object({ kind: z.literal("phones") }),
+  z.object({ kind: z.literal("remove-phone"), deviceId: z.string().regex(/^[0-9a-f]{32}$/) }),
 ])
 export type ControlRequest = z.infer<typeof requestSchema>
 
@@ -35,12 +37,21 @@ export interface InviteAnswer {
   url: string
   expiresAt: number
 }
+/** A paired phone as `hub phones list` shows it. */
+export interface PhoneInfo {
+  deviceId: string
+  pairedAt: number
+  name?: string
+}
 export type ControlAnswer =
-  { ok: true; status?: HubStatus; invite?: InviteAnswer } | { ok: false; error: string }
+  { ok: true; status?: HubStatus; invite?: InviteAnswer; phones?: PhoneInfo[] } | { ok: false; error: string }
 
 export interface ControlHandlers {
   status(): HubStatus
   invite(): Promise<InviteAnswer>
+  phones(): PhoneInfo[]
+  /** Removes a paired phone (a Remove commit for every phone, then signal stops serving it). */
+  removePhone(deviceId: string): Promise<void>
 }
 
 /** Listens on the control socket (replacing a stale one left by a crash). */
@@ -67,15 +78,32 @@ export async function startControlServer(dataDir: string, handlers: ControlHandl
       return { ok: false, error: "not a control request" }
     }
     try {
-      if (request.kind === "status") return { ok: true, status: handlers.status() }
-      return { ok: true, invite: await handlers.invite() }
+      switch (request.kind) {
+        case "status":
+          return { ok: true, status: handlers.status() }
+        case "invite":
+          return { ok: true, invite: await handlers.invite() }
+        case "phones":
+          return { ok: true, phones: handlers.phones() }
+        case "remove-phone":
+          await handlers.removePhone(request.deviceId)
+          return { ok: true, phones: handlers.phones() }
+      }
     } catch (error) {
       return { ok: false, error: (error as Error).message }
     }
   }
+  // The socket file is created by bind() inside listen(): with this umask it is 0600 from its first moment,
+  // not only after a chmod (issue 14 finding 16). bind() runs synchronously within listen().
+  // The umask is process-wide: it is put back synchronously, before anything else can create a file.
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject)
-    server.listen(path, () => resolve())
+    const umask = process.umask(0o177)
+    try {
+      server.listen(path, () => resolve())
+    } finally {
+      process.umask(umask)
+    }
   })
   await chmod(path, 0o600)
   return server

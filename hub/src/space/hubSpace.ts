@@ -1167,14 +1167,35 @@ export class HubSpace {
     }
   }
 
-  /** Removes a phone: a Remove commit, then signal stops serving it. It can decrypt nothing new. */
+  /**
+   * Removes a phone (this hub's CLI, `hub phones remove`): a Remove commit for every phone (the removed one
+   * learns it was removed), signal stops serving it, and the others get the new roster, as when a paired
+   * phone asks for the removal. It can decrypt nothing new.
+   */
   removePhone(deviceId: DeviceId): Promise<void> {
     return this.queue.run(async () => {
-      const { commit } = await this.session.removeMember(deviceId)
-      await this.applyLocked([...this.mailToPhones(commit), { kind: "revoke", deviceId }], (doc) => ({
-        ...doc,
-        phones: doc.phones.filter((p) => p.deviceId !== deviceId),
-      }))
+      if (!this.doc.phones.some((p) => p.deviceId === deviceId)) {
+        throw new VigilError("NOT_A_MEMBER", "the phone to remove is not paired")
+      }
+      try {
+        const { commit } = await this.session.removeMember(deviceId)
+        const remaining = this.doc.phones.filter((p) => p.deviceId !== deviceId)
+        const roster = await this.session.seal(await this.signRosterLocked(remaining))
+        await this.applyLocked(
+          [
+            ...this.mailToPhones(commit),
+            { kind: "revoke", deviceId },
+            ...this.mailToPhones(roster, remaining),
+          ],
+          (doc) => ({ ...doc, phones: doc.phones.filter((p) => p.deviceId !== deviceId) }),
+        )
+        this.log.info({ deviceId }, "phone removed at the hub")
+      } catch (err) {
+        // Nothing of a half-made removal may be kept: back to the saved epoch.
+        this.session = await SpaceSession.restore(fromBase64(this.doc.group), this.hooks)
+        this.captured = undefined
+        throw err
+      }
     })
   }
 

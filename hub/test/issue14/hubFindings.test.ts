@@ -19,6 +19,8 @@ import {
   type DeviceId,
 } from "@vigil/protocol"
 import { startTestRelay } from "@vigil/signal"
+import { startControlServer } from "../../src/commands/controlSocket.ts"
+import { runPhonesCommand } from "../../src/commands/phones.ts"
 import { HubSpace, type DiscoveryRequest, type HubSpaceOptions } from "../../src/space/hubSpace.ts"
 import { rawPhone as makeRawPhone, type RawPhone } from "../support/rawPhone.ts"
 
@@ -236,5 +238,67 @@ describe("issue 14 finding 10: hub-inbox junk costs no state write; live offers 
 
     // The inbox's own limit (30 at once) dropped some junk before any decryption.
     expect(logs.some((l) => l.includes("sends the hub too much"))).toBe(true)
+  }, 60_000)
+})
+
+describe("issue 14 finding 6: hub phones list|remove", () => {
+  it("lists and removes a phone through the running hub's control socket, and without a running hub", async () => {
+    const { hub: h, dataDir: dir } = await setup({})
+    const [a, b] = await pairPhones(["Anna", "Ben"])
+    const control = await startControlServer(dir, {
+      status: () => {
+        throw new Error("not used")
+      },
+      invite: () => Promise.reject(new Error("not used")),
+      phones: () => h.phones,
+      removePhone: (deviceId) => h.removePhone(deviceId as DeviceId),
+    })
+    const openSpace = () => Promise.reject(new Error("a hub is running: the socket must be used"))
+    try {
+      const listed = await runPhonesCommand(["list"], { dataDir: dir, openSpace })
+      expect(listed.code).toBe(0)
+      expect(listed.out.join("\n")).toMatch(new RegExp(`${a!.deviceId}\\s+Anna`))
+      expect(listed.out.join("\n")).toContain(b!.deviceId)
+      expect((await runPhonesCommand(["remove", "zz"], { dataDir: dir, openSpace })).code).toBe(1)
+      expect((await runPhonesCommand(["remove"], { dataDir: dir, openSpace })).code).toBe(2)
+
+      const removed = await runPhonesCommand(["remove", b!.deviceId.slice(0, 10)], {
+        dataDir: dir,
+        openSpace,
+      })
+      expect(removed).toMatchObject({ code: 0, out: [`Removed ${b!.deviceId}. It can decrypt nothing new.`] })
+      expect(h.phones.map((p) => p.deviceId)).toEqual([a!.deviceId])
+      await h.drained()
+      await expect(b!.client.sendToMailbox(h.deviceId, new Uint8Array([1]))).rejects.toMatchObject({
+        status: 403,
+      })
+      // The other phone gets the roster without B, as when a phone asks for the removal.
+      await vi.waitFor(
+        async () => {
+          await a!.follow()
+          expect(a!.rosters.at(-1)?.devices.map((d) => d.deviceId)).toEqual([a!.deviceId])
+        },
+        { timeout: 10_000, interval: 100 },
+      )
+    } finally {
+      control.close()
+    }
+
+    // No hub running: the command opens the space itself.
+    const hubId = h.deviceId
+    await h.close()
+    hub = undefined
+    const openOffline = () =>
+      HubSpace.open({
+        dataDir: dir,
+        signalUrl: relay!.url,
+        hubName: "Home",
+        logger: pino({ level: "silent" }),
+      })
+    const offline = { dataDir: dir, openSpace: openOffline }
+    expect((await runPhonesCommand(["list"], offline)).out.join("\n")).toContain(a!.deviceId)
+    expect((await runPhonesCommand(["remove", a!.deviceId], offline)).code).toBe(0)
+    expect((await runPhonesCommand(["list"], offline)).out).toEqual(["No phone is paired."])
+    await expect(a!.client.sendToMailbox(hubId, new Uint8Array([1]))).rejects.toMatchObject({ status: 403 })
   }, 60_000)
 })
