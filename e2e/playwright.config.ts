@@ -1,5 +1,10 @@
 import { defineConfig } from "@playwright/test"
 
+// The specs read the hub's pairing link from its stdout, which is a pipe here: a hub prints the link (a
+// one-time secret) off a terminal only when asked to (issue 14 finding 16). Every hub the specs spawn
+// inherits this.
+process.env.VIGIL_PAIRING_LINK_ON_STDOUT = "1"
+
 export default defineConfig({
   testDir: ".",
   testMatch: "*.spec.ts",

@@ -5,6 +5,8 @@
  */
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
+import { chmod, mkdir } from "node:fs/promises"
+import type { DeviceId } from "@vigil/protocol"
 import { parseArgs } from "node:util"
 import { basename, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -18,6 +20,7 @@ import { startControlServer } from "./commands/controlSocket.ts"
 import { ConsolePrompt, hasConsoleInput } from "./commands/consolePrompt.ts"
 import { runPairCommand } from "./commands/pair.ts"
 import { PairingDesk } from "./commands/pairingDesk.ts"
+import { runPhonesCommand } from "./commands/phones.ts"
 import { renderQrText } from "./commands/qrText.ts"
 import { probeRtspWith, runSetup } from "./commands/setup.ts"
 import { runStatusCommand } from "./commands/status.ts"
@@ -25,11 +28,11 @@ import { startChildProcessDetector } from "./detect/childProcessDetector.ts"
 import type { ObjectDetector } from "./detect/objectDetector.ts"
 import { LiveService } from "./live/liveService.ts"
 import { HubSpace, type DiscoveryRequest, type PairedPhone } from "./space/hubSpace.ts"
-import type { DeviceId } from "@vigil/protocol"
 
 const usage = `Usage: hub [start] [options]       run the cameras and deliver encrypted clips
        hub pair [options] [--no-wait]  show a one-time pairing code (QR) for a phone
        hub status [options]            what the running hub is doing
+       hub phones list|remove ID       the paired phones; remove one (ID: its id or a unique prefix)
        hub cameras list|add|remove     edit the cameras in the config file (hub cameras --help)
        hub setup --config FILE         ask for the relay, the home's name and the first camera; save them
 
@@ -40,7 +43,9 @@ Options:
   --data-dir DIR         where the hub keeps its keys and queue (default ./.vigil-data/hub)
   --name NAME            name phones show for this hub (default "My home")
   --synthetic-cycle S    seconds between passes of the synthetic camera's moving object
-  --pair                 offer pairing (discovery and link) even if a phone is already paired
+  --pair                 offer pairing (discovery and link) even if a phone is already paired; the link
+                         (a one-time secret) is printed only on a terminal, with --pair, or with
+                         VIGIL_PAIRING_LINK_ON_STDOUT=1 — never into a service's log by default
 
 Pairing by discovery needs a terminal (or a pipe) on stdin: the hub asks there whether the code the phone
 shows is the same ("y" to accept); type "pair" to let another phone join.
@@ -143,11 +148,49 @@ async function runSetupCommand(argv: string[]): Promise<number> {
   })
 }
 
+/** `hub phones list|remove ID`: through the running hub, or by opening the space when none runs. */
+async function runPhones(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...configOptions, help: { type: "boolean", short: "h" } },
+  })
+  if (values.help) {
+    console.log(usage)
+    return 0
+  }
+  const config = await loadHubConfig(values.config, {
+    signalUrl: values.signal,
+    webUrl: values["web-url"],
+    dataDir: values["data-dir"],
+    name: values.name,
+  })
+  const dataDir = resolve(config.dataDir)
+  return printResult(
+    await runPhonesCommand(positionals, {
+      dataDir,
+      openSpace: () =>
+        HubSpace.open({
+          dataDir,
+          signalUrl: config.signalUrl,
+          webUrl: config.webUrl,
+          hubName: config.name,
+          logger: createLogger("hub"),
+          cameras: config.cameras,
+        }),
+    }),
+  )
+}
+
 async function main(argv: string[]): Promise<number> {
+  // Everything the hub writes — its keys and queue, clips before encryption in work/, the control socket —
+  // is its user's alone (issue 14 finding 16).
+  process.umask(0o077)
   const [subcommand, ...rest] = argv
   try {
     if (subcommand === "cameras") return printResult(await runCamerasCommand(rest))
     if (subcommand === "setup") return await runSetupCommand(rest)
+    if (subcommand === "phones") return await runPhones(rest)
     if (subcommand === "pair" || subcommand === "status") return await runSpaceCommand(subcommand, rest)
   } catch (err) {
     if (
@@ -210,6 +253,11 @@ async function main(argv: string[]): Promise<number> {
   log.info({ ffmpeg: ffmpeg.path, source: ffmpeg.source, ffprobe: ffprobe.path }, "using ffmpeg")
 
   const dataDir = resolve(config.dataDir)
+  // Directories made by an earlier version (or by hand) may be world-readable: plaintext clips pass
+  // through work/ before they are encrypted.
+  const workDir = resolve(dataDir, "work")
+  await mkdir(workDir, { recursive: true, mode: 0o700 })
+  await Promise.all([chmod(dataDir, 0o700), chmod(workDir, 0o700)])
   let space: HubSpace
   try {
     space = await HubSpace.open({
@@ -269,7 +317,7 @@ async function main(argv: string[]): Promise<number> {
   const pipelines: CameraPipeline[] = config.cameras.map((camera) =>
     startCameraPipeline(camera, {
       ffmpegPath: ffmpeg.path,
-      workDir: resolve(dataDir, "work"),
+      workDir,
       recording: config.recording,
       logger: log.child({ camera: camera.id }),
       detector,
@@ -298,7 +346,14 @@ async function main(argv: string[]): Promise<number> {
   )
   console.log(`Signal: ${config.signalUrl}`)
 
+  // The link holds a one-time secret: not for a service's journal unless asked for.
+  const linkOnStdout =
+    process.stdout.isTTY === true || values.pair === true || process.env.VIGIL_PAIRING_LINK_ON_STDOUT === "1"
   const offerPairing = async () => {
+    if (!linkOnStdout) {
+      console.log(`To pair a phone by its camera, run "hub pair" in a terminal: it shows a one-time code.`)
+      return
+    }
     const { url } = await space.createInvite((phone) => {
       console.log(`Phone paired (${phone.deviceId.slice(0, 8)}…). New clips are encrypted for it.`)
       void offerPairing()
@@ -392,6 +447,11 @@ async function main(argv: string[]): Promise<number> {
     openDiscovery: startDiscovery,
     nextDiscoveryEvents: (cursor, waitMs) => desk.next(cursor, waitMs),
     answerDiscovery: (id, accept) => desk.answer(id, accept),
+    phones: () => space.phones,
+    removePhone: async (deviceId) => {
+      await space.removePhone(deviceId as DeviceId)
+      console.log(`Phone removed (${deviceId.slice(0, 8)}…): it can decrypt nothing new.`)
+    },
   })
 
   if (space.phones.length === 0 || values.pair) {

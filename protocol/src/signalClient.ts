@@ -278,7 +278,18 @@ export class SignalClient {
   }
 
   /**
-   * Adds a device to the space. `pending`: a phone being paired, before the person confirmed the code; it
+   * Claims a pairing room for this hub, before handing out the invite that names it: a device that then
+   * writes into the room consents to being added to this hub's space, and only this hub's (the relay lets
+   * no owner add a device without that). Announcing a room (`announcePairing`) claims it too. FORBIDDEN
+   * when another device claimed or wrote into it first.
+   */
+  async claimRoom(roomId: string): Promise<void> {
+    await this.#request("PUT", `/v1/rooms/${enc(roomId)}/owner`)
+  }
+
+  /**
+   * Adds a device to the space; it must have asked to join (written into a room this hub claimed, see
+   * `claimRoom`), else FORBIDDEN. `pending`: a phone being paired, before the person confirmed the code; it
    * may exchange mail with the space's devices but has no access to its blobs, until added again without.
    */
   async addMember(spaceId: string, deviceId: string, options: { pending?: boolean } = {}): Promise<void> {
@@ -357,7 +368,10 @@ export class SignalClient {
     return { deleted }
   }
 
-  /** Deletes a blob from the space (its owner or any member of the space). */
+  /**
+   * Deletes a blob: the space's owner deletes it for everyone; a member only drops its own claim on it (as
+   * `ackBlob` does), the others keep it.
+   */
   async deleteBlob(spaceId: string, blobId: string): Promise<void> {
     await this.#request("DELETE", `/v1/spaces/${enc(spaceId)}/blobs/${enc(blobId)}`)
   }

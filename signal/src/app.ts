@@ -5,7 +5,7 @@ import { createBlobsRouter } from "./blobs/blobsRouter.ts"
 import type { SignalConfig } from "./config.ts"
 import { createDevicesRouter } from "./devices/devicesRouter.ts"
 import { ApiError, createErrorHandler, type ErrorCode } from "./errors.ts"
-import { createAddressResolver } from "./http/clientAddress.ts"
+import { addressGroup, createAddressResolver } from "./http/clientAddress.ts"
 import type { AppContext } from "./http/context.ts"
 import { cors } from "./http/cors.ts"
 import { KeyedLock } from "./http/keyedLock.ts"
@@ -116,6 +116,8 @@ export function createApp(deps: AppDeps): RelayApp {
     blobLock: new KeyedLock(),
     addressLimiter: new RateLimiter(config.rateLimitPerAddress, now),
     deviceLimiter: new RateLimiter(config.rateLimitPerDevice, now),
+    registrationLimiter: new RateLimiter(config.rateLimitRegistrations, now),
+    pushLimiter: new RateLimiter(config.rateLimitPushPerSpace, now),
     clientAddress: (req) => resolveAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"]),
     announcements: deps.announcements ?? new MemoryAnnouncementStore(),
     push: deps.push,
@@ -150,7 +152,8 @@ export function createApp(deps: AppDeps): RelayApp {
   app.use(createMetricsRouter(ctx))
 
   const limitByAddress: RequestHandler = (req, _res, next) => {
-    const taken = ctx.addressLimiter.take(`address:${ctx.clientAddress(req)}`)
+    // An IPv6 client picks any of its /64's addresses: the /64 is the unit, as for announcements.
+    const taken = ctx.addressLimiter.take(`address:${addressGroup(ctx.clientAddress(req))}`)
     if (taken.ok) {
       next()
       return

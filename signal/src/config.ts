@@ -23,6 +23,8 @@ export interface SignalConfig {
   maxMessageBytes: number
   /** Pending messages a mailbox may hold before sends get 429 MAILBOX_FULL. */
   maxMailboxMessages: number
+  /** A mailbox message nobody acknowledged is deleted this long after it was sent. */
+  mailboxTtlMs: number
   /** Largest pairing-room message. */
   maxRoomMessageBytes: number
   /** Messages a pairing room may hold before posts get 429 ROOM_FULL. */
@@ -40,10 +42,27 @@ export interface SignalConfig {
   sweepIntervalMs: number
   /** Bytes of blobs one space may hold (413 QUOTA_EXCEEDED past it). */
   spaceQuotaBytes: number
+  /** Spaces one hub may own (403 FORBIDDEN past it): with the registration limit, bounds spaces per source. */
+  maxSpacesPerHub: number
+  /** Devices one space may hold besides its owner (403 FORBIDDEN past it); also bounds a push's fan-out. */
+  maxMembersPerSpace: number
+  /**
+   * A device that posted to a hub's pairing room consents, for this long, to be added to that hub's space
+   * (docs/04-relay.md "Joining a space"). Without it the hub cannot add the device.
+   */
+  joinConsentTtlMs: number
+  /** Device registrations per public address group (IPv4 address, IPv6 /64). */
+  rateLimitRegistrations: RateLimit
+  /** Pushes a space's hub may ask for. */
+  rateLimitPushPerSpace: RateLimit
 
   /** A pairing announcement is listed this long after it was (re)made. */
   announcementTtlMs: number
-  /** Live announcements per public address (429 ANNOUNCEMENTS_FULL past it). */
+  /**
+   * Live announcements per public address (IPv4, IPv6 /64). Each device holds one at most (a new room
+   * replaces its old one); when full, a hub registered before the youngest announcer's device takes that
+   * one's place, so devices registered later cannot hide an established hub.
+   */
   maxAnnouncementsPerAddress: number
   /** Largest announcement name, in bytes after base64 decoding. */
   maxAnnouncementNameBytes: number
@@ -103,6 +122,7 @@ export const defaultSignalConfig: Readonly<SignalConfig> = Object.freeze({
   maxBlobBytes: 256 * 1024 * 1024,
   maxMessageBytes: 256 * 1024,
   maxMailboxMessages: 10_000,
+  mailboxTtlMs: 30 * day,
   maxRoomMessageBytes: 16 * 1024,
   maxRoomMessages: 32,
   roomTtlMs: 15 * 60 * 1000,
@@ -110,8 +130,15 @@ export const defaultSignalConfig: Readonly<SignalConfig> = Object.freeze({
   retentionMs: 30 * day,
   sweepIntervalMs: 10 * 60 * 1000,
   spaceQuotaBytes: 10 * 1024 * 1024 * 1024,
+  maxSpacesPerHub: 4,
+  maxMembersPerSpace: 32,
+  joinConsentTtlMs: 60 * 60 * 1000,
+  // A household registers a hub and a few phones, once: 20 at once, then one every 3 minutes.
+  rateLimitRegistrations: { perSecond: 1 / 180, burst: 20 },
+  // A busy driveway: a push every few seconds for a while; not an unbounded false-alarm hose.
+  rateLimitPushPerSpace: { perSecond: 0.2, burst: 30 },
   announcementTtlMs: 10 * 60 * 1000,
-  maxAnnouncementsPerAddress: 8,
+  maxAnnouncementsPerAddress: 32,
   maxAnnouncementNameBytes: 256,
   trustedProxies: [],
   iceServers: [],
@@ -171,6 +198,7 @@ export const signalConfigSchema = z
     maxBlobBytes: positive,
     maxMessageBytes: positive,
     maxMailboxMessages: positive,
+    mailboxTtlMs: positive,
     maxRoomMessageBytes: positive,
     maxRoomMessages: positive,
     roomTtlMs: positive,
@@ -179,6 +207,11 @@ export const signalConfigSchema = z
     retentionMs: positive,
     sweepIntervalMs: count,
     spaceQuotaBytes: count,
+    maxSpacesPerHub: positive,
+    maxMembersPerSpace: positive,
+    joinConsentTtlMs: positive,
+    rateLimitRegistrations: rateLimitSchema,
+    rateLimitPushPerSpace: rateLimitSchema,
     announcementTtlMs: positive,
     maxAnnouncementsPerAddress: positive,
     maxAnnouncementNameBytes: positive,

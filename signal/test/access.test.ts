@@ -9,6 +9,7 @@ import {
   sha256Hex,
   startTestRelay,
   type TestRelay,
+  consentToJoin,
 } from "./harness.ts"
 
 let relay: TestRelay
@@ -114,7 +115,7 @@ describe("space isolation", () => {
     await expectError(res, 404, "NOT_FOUND")
   })
 
-  it("adds members idempotently, needs an existing device, and removal revokes access", async () => {
+  it("adds members idempotently, needs the device's consent, and removal revokes access", async () => {
     const a = await createSpaceWithMember(relay)
     const blobId = await upload(a.spaceId, a.hub, randomBytes(10))
     const again = await fetch(`${relay.url}/v1/spaces/${a.spaceId}/members/${a.phone.deviceId}`, {
@@ -126,7 +127,7 @@ describe("space isolation", () => {
       method: "PUT",
       headers: bearer(a.hub),
     })
-    await expectError(ghost, 404, "NOT_FOUND")
+    await expectError(ghost, 403, "FORBIDDEN")
 
     const removed = await fetch(`${relay.url}/v1/spaces/${a.spaceId}/members/${a.phone.deviceId}`, {
       method: "DELETE",
@@ -149,6 +150,7 @@ describe("space isolation", () => {
     const a = await createSpaceWithMember(relay)
     const blobId = await upload(a.spaceId, a.hub, randomBytes(10))
     const pending = await register(relay, "phone")
+    await consentToJoin(relay, a.hub, pending)
     const member = (query: string) =>
       fetch(`${relay.url}/v1/spaces/${a.spaceId}/members/${pending.deviceId}${query}`, {
         method: "PUT",

@@ -103,7 +103,12 @@ describe("pairing announcements", () => {
     expect(await list(r, phone, "2001:db8:1:2:abcd::99")).toHaveLength(1)
     expect(await list(r, phone, "2001:db8:1:3::10")).toEqual([])
 
+    // A hub's new room replaces its old one; devices registered later find the address full.
     expect((await announce(r, hub, { roomId: roomId(), name }, home)).status).toBe(201)
-    await expectError(await announce(r, hub, { roomId: roomId(), name }, home), 429, "ANNOUNCEMENTS_FULL")
+    expect(await list(r, phone, home)).toHaveLength(1)
+    const second = await register(r, "hub")
+    expect((await announce(r, second, { roomId: roomId(), name }, home)).status).toBe(201)
+    const third = await register(r, "hub")
+    await expectError(await announce(r, third, { roomId: roomId(), name }, home), 429, "ANNOUNCEMENTS_FULL")
   })
 })

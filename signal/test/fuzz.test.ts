@@ -197,6 +197,9 @@ describe("fuzz", () => {
     const hub = (await api("POST", "/v1/devices", undefined, { kind: "hub" })) as unknown as Device
     const phone = (await api("POST", "/v1/devices", undefined, { kind: "phone" })) as unknown as Device
     const { spaceId } = (await api("POST", "/v1/spaces", hub.token)) as { spaceId: string }
+    const room = randomBytes(32).toString("hex")
+    await api("PUT", `/v1/rooms/${room}/owner`, hub.token)
+    await api("POST", `/v1/rooms/${room}/messages`, phone.token, undefined, Buffer.from([1]))
     await api("PUT", `/v1/spaces/${spaceId}/members/${phone.deviceId}`, hub.token)
     const bytes = randomBytes(5000)
     const blobId = sha256Hex(bytes)
@@ -588,6 +591,109 @@ describe("fuzz", () => {
     } finally {
       await flooded.close()
       await rm(floodDir, { recursive: true, force: true })
+    }
+  })
+
+  it("issue 14 findings 7 and 8: an anonymous client's registrations, spaces, enrolments and TURN stay bounded", async () => {
+    const abuseDir = await makeTempDir()
+    const abused = await startRelay(abuseDir, {
+      rateLimitRegistrations: { perSecond: 0.001, burst: 12 },
+      maxSpacesPerHub: 2,
+      iceServers: [{ urls: "turn:turn.home.example:3478" }],
+      turnSecret: "s".repeat(16),
+    })
+    try {
+      const agent = new Agent({ keepAlive: true, maxSockets: 4 })
+      const call = async (method: string, path: string, token?: string, json?: unknown, body?: Buffer) => {
+        const headers: Record<string, string> = {}
+        if (token !== undefined) headers.authorization = `Bearer ${token}`
+        if (json !== undefined) headers["content-type"] = "application/json"
+        if (body !== undefined) headers["content-type"] = "application/octet-stream"
+        const answer = await send(
+          agent,
+          abused.port,
+          method,
+          path,
+          headers,
+          json ? Buffer.from(JSON.stringify(json)) : body,
+        )
+        const code = check(answer, method, `${method} ${path}`)
+        return {
+          code,
+          json:
+            code === "ok" && answer.body.length > 0
+              ? (JSON.parse(answer.body.toString()) as Record<string, unknown>)
+              : {},
+        }
+      }
+      // 200 registrations from one address: the burst, then 429s.
+      const devices: { deviceId: string; token: string; kind: string }[] = []
+      for (let i = 0; i < 200; i++) {
+        const kind = i % 2 === 0 ? "hub" : "phone"
+        const { code, json } = await call("POST", "/v1/devices", undefined, { kind })
+        if (code === "ok") devices.push({ ...(json as { deviceId: string; token: string }), kind })
+        else expect(code).toBe("RATE_LIMITED")
+      }
+      expect(devices).toHaveLength(12)
+      const hubs = devices.filter((d) => d.kind === "hub")
+      const phones = devices.filter((d) => d.kind === "phone")
+      // Each hub: 10 tries at a space, 2 made.
+      const spaces: { hub: (typeof hubs)[number]; spaceId: string }[] = []
+      for (const hub of hubs) {
+        for (let i = 0; i < 10; i++) {
+          const { code, json } = await call("POST", "/v1/spaces", hub.token)
+          if (code === "ok") spaces.push({ hub, spaceId: String(json.spaceId) })
+          else expect(code).toBe("FORBIDDEN")
+        }
+      }
+      expect(spaces).toHaveLength(hubs.length * 2)
+      // Enrolling phones that never asked, mailing and pushing them: refused, nothing reaches them.
+      for (const { hub, spaceId } of spaces) {
+        for (const phone of phones) {
+          expect((await call("PUT", `/v1/spaces/${spaceId}/members/${phone.deviceId}`, hub.token)).code).toBe(
+            "FORBIDDEN",
+          )
+          expect(
+            (await call("PUT", `/v1/spaces/${spaceId}/members/${phone.deviceId}?pending=1`, hub.token)).code,
+          ).toBe("FORBIDDEN")
+          expect(
+            (
+              await call(
+                "POST",
+                `/v1/devices/${phone.deviceId}/mailbox`,
+                hub.token,
+                undefined,
+                Buffer.from([1]),
+              )
+            ).code,
+          ).toBe("FORBIDDEN")
+        }
+        // Not a household in use: no TURN relay for the hub.
+        const ice = await call("GET", "/v1/rtc/ice-servers", hub.token)
+        expect(ice.json).toEqual({ iceServers: [] })
+      }
+      // Self-mail: refused every time, so no device fills its own mailbox.
+      for (const device of devices) {
+        for (let i = 0; i < 10; i++) {
+          expect(
+            (
+              await call(
+                "POST",
+                `/v1/devices/${device.deviceId}/mailbox`,
+                device.token,
+                undefined,
+                Buffer.from([1]),
+              )
+            ).code,
+          ).toBe("FORBIDDEN")
+        }
+      }
+      expect((await abused.app.relay.sweep()).expiredMessages).toBe(0)
+      agent.destroy()
+      expect(abused.errors).toEqual([])
+    } finally {
+      await abused.close()
+      await rm(abuseDir, { recursive: true, force: true })
     }
   })
 })

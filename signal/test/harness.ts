@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto"
+import { createHash, randomBytes } from "node:crypto"
 import { mkdtemp, rm } from "node:fs/promises"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -53,7 +53,8 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
     store,
     blobs,
     notifier,
-    config: resolveSignalConfig(options.config),
+    // Tests register many devices from 127.0.0.1; the registration limit has its own tests.
+    config: resolveSignalConfig({ rateLimitRegistrations: { perSecond: 0, burst: 1 }, ...options.config }),
     logger: createLogger({ level: "silent" }),
     now: options.now,
     push: options.push,
@@ -98,6 +99,43 @@ export async function register(relay: TestRelay, kind: "hub" | "phone"): Promise
   return (await res.json()) as TestDevice
 }
 
+/**
+ * What a phone does to consent to joining a hub's space (docs/04-relay.md "Joining a space"): the hub
+ * claims a pairing room, the phone writes into it. Returns the room id.
+ */
+export async function consentToJoin(relay: TestRelay, hub: TestDevice, phone: TestDevice): Promise<string> {
+  const roomId = randomBytes(32).toString("hex")
+  const claimed = await fetch(`${relay.url}/v1/rooms/${roomId}/owner`, {
+    method: "PUT",
+    headers: bearer(hub),
+  })
+  expect(claimed.status).toBe(204)
+  const posted = await fetch(`${relay.url}/v1/rooms/${roomId}/messages`, {
+    method: "POST",
+    headers: octets(phone),
+    body: new Uint8Array([1]),
+  })
+  expect(posted.status).toBe(201)
+  return roomId
+}
+
+/** The phone consents, then the hub adds it to the space (`?pending=1` with `pending`). */
+export async function enroll(
+  relay: TestRelay,
+  hub: TestDevice,
+  spaceId: string,
+  phone: TestDevice,
+  options: { pending?: boolean } = {},
+): Promise<void> {
+  await consentToJoin(relay, hub, phone)
+  const query = options.pending ? "?pending=1" : ""
+  const added = await fetch(`${relay.url}/v1/spaces/${spaceId}/members/${phone.deviceId}${query}`, {
+    method: "PUT",
+    headers: bearer(hub),
+  })
+  expect(added.status).toBe(204)
+}
+
 /** A hub that owns a new space, and a phone that is a member of it. */
 export async function createSpaceWithMember(
   relay: TestRelay,
@@ -107,11 +145,7 @@ export async function createSpaceWithMember(
   const created = await fetch(`${relay.url}/v1/spaces`, { method: "POST", headers: bearer(hub) })
   expect(created.status).toBe(201)
   const { spaceId } = (await created.json()) as { spaceId: string }
-  const added = await fetch(`${relay.url}/v1/spaces/${spaceId}/members/${phone.deviceId}`, {
-    method: "PUT",
-    headers: bearer(hub),
-  })
-  expect(added.status).toBe(204)
+  await enroll(relay, hub, spaceId, phone)
   return { hub, phone, spaceId }
 }
 

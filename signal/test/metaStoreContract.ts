@@ -221,6 +221,7 @@ export function describeMetaStoreContract(name: string, open: () => Promise<Meta
           body: new Uint8Array([1]),
           ttlMs: 100,
           maxMessages: 2,
+          consentTtlMs: 100,
         })
       expect(await append(1000)).toEqual({ kind: "ok", seq: 1 })
       expect(await append(1099)).toEqual({ kind: "ok", seq: 2 })

@@ -10,6 +10,7 @@ import {
   startTestRelay,
   type TestDevice,
   type TestRelay,
+  enroll,
 } from "./harness.ts"
 
 /** Records what would have been pushed; answers with the status queued for each endpoint. */
@@ -66,10 +67,7 @@ describe("web push", () => {
     relay = await startTestRelay({ push: { sender, publicKey }, config: pushConfig })
     const { hub, phone, spaceId } = await createSpaceWithMember(relay)
     const other = await register(relay, "phone")
-    await fetch(`${relay.url}/v1/spaces/${spaceId}/members/${other.deviceId}`, {
-      method: "PUT",
-      headers: bearer(hub),
-    })
+    await enroll(relay, hub, spaceId, other)
     const stranger = await register(relay, "phone")
 
     expect(await (await fetch(`${relay.url}/v1/push/vapid-public-key`)).json()).toEqual({ publicKey })
@@ -104,10 +102,7 @@ describe("web push", () => {
     const other = await register(relay, "phone")
     const third = await register(relay, "phone")
     for (const d of [other, third]) {
-      await fetch(`${relay.url}/v1/spaces/${spaceId}/members/${d.deviceId}`, {
-        method: "PUT",
-        headers: bearer(hub),
-      })
+      await enroll(relay, hub, spaceId, d)
     }
     await subscribe(relay, phone, subscription("gone"))
     await subscribe(relay, other, subscription("flaky"))

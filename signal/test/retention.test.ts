@@ -14,6 +14,7 @@ import {
   startTestRelay,
   type TestDevice,
   type TestRelay,
+  enroll,
 } from "./harness.ts"
 
 const day = 24 * 60 * 60 * 1000
@@ -64,10 +65,7 @@ describe("blob recipients and acknowledgement", () => {
   it("deletes a blob once every named recipient acknowledged it", async () => {
     const { relay, dataDir, hub, phone, spaceId } = await setup()
     const other = await register(relay, "phone")
-    await fetch(`${relay.url}/v1/spaces/${spaceId}/members/${other.deviceId}`, {
-      method: "PUT",
-      headers: bearer(hub),
-    })
+    await enroll(relay, hub, spaceId, other)
     const bytes = randomBytes(2000)
     const blobId = sha256Hex(bytes)
     expect((await upload(relay, spaceId, hub, bytes, [phone.deviceId, other.deviceId])).status).toBe(201)
@@ -120,7 +118,7 @@ describe("blob recipients and acknowledgement", () => {
     expect(await (await ack(relay, spaceId, blobId, phone)).json()).toEqual({ deleted: true })
   })
 
-  it("keeps a blob without recipients when acknowledged; a member's delete removes it", async () => {
+  it("keeps a blob without recipients when acknowledged; only the owner's delete removes it", async () => {
     const { relay, dataDir, hub, phone, spaceId } = await setup()
     const bytes = randomBytes(100)
     const blobId = sha256Hex(bytes)
@@ -129,8 +127,12 @@ describe("blob recipients and acknowledgement", () => {
     const del = (device: TestDevice) =>
       fetch(blobUrl(relay, spaceId, blobId), { method: "DELETE", headers: bearer(device) })
     expect(await blobFiles(dataDir)).toEqual([blobId])
-    // The user deleted the event on a phone: the clip is gone for the whole space, owner included.
+    // The user deleted the event on a phone: that phone's claim goes, the clip stays for the others.
     expect((await del(phone)).status).toBe(204)
+    expect(await blobFiles(dataDir)).toEqual([blobId])
+    expect((await fetch(blobUrl(relay, spaceId, blobId), { headers: bearer(hub) })).status).toBe(200)
+    // The hub deletes it for everyone.
+    expect((await del(hub)).status).toBe(204)
     await expectError(await del(hub), 404, "NOT_FOUND")
     await expectError(await del(phone), 404, "NOT_FOUND")
     expect(await blobFiles(dataDir)).toEqual([])
@@ -176,9 +178,19 @@ describe("retention", () => {
     expect((await upload(relay, spaceId, hub, young)).status).toBe(201)
 
     clock += 20 * day - 1
-    expect(await relay.app.relay.sweep()).toEqual({ releasedRefs: 0, deletedBlobs: 0, orphans: 0 })
+    expect(await relay.app.relay.sweep()).toEqual({
+      releasedRefs: 0,
+      deletedBlobs: 0,
+      orphans: 0,
+      expiredMessages: 0,
+    })
     clock += 1
-    expect(await relay.app.relay.sweep()).toEqual({ releasedRefs: 1, deletedBlobs: 1, orphans: 0 })
+    expect(await relay.app.relay.sweep()).toEqual({
+      releasedRefs: 1,
+      deletedBlobs: 1,
+      orphans: 0,
+      expiredMessages: 0,
+    })
     await expectError(
       await fetch(blobUrl(relay, spaceId, sha256Hex(old)), { headers: bearer(phone) }),
       404,
@@ -204,7 +216,12 @@ describe("retention", () => {
     const orphan = "ab" + "c".repeat(62)
     await mkdir(join(dataDir, "blobs", "ab"), { recursive: true })
     await writeFile(join(dataDir, "blobs", "ab", orphan), "leftover")
-    expect(await relay.app.relay.sweep()).toEqual({ releasedRefs: 0, deletedBlobs: 1, orphans: 1 })
+    expect(await relay.app.relay.sweep()).toEqual({
+      releasedRefs: 0,
+      deletedBlobs: 1,
+      orphans: 1,
+      expiredMessages: 0,
+    })
     expect(await blobFiles(dataDir)).toEqual([sha256Hex(bytes)])
     clock += 1000
     expect((await relay.app.relay.sweep()).deletedBlobs).toBe(1)

@@ -100,6 +100,13 @@ describe("server.ts", () => {
     const { spaceId } = (await (await api("/v1/spaces", { method: "POST", headers: auth(hub) })).json()) as {
       spaceId: string
     }
+    const room = "a1".repeat(32)
+    await api(`/v1/rooms/${room}/owner`, { method: "PUT", headers: auth(hub) })
+    await api(`/v1/rooms/${room}/messages`, {
+      method: "POST",
+      headers: { ...auth(phone), "content-type": "application/octet-stream" },
+      body: new Uint8Array([1]),
+    })
     await api(`/v1/spaces/${spaceId}/members/${phone.deviceId}`, { method: "PUT", headers: auth(hub) })
     const sent = await api(`/v1/devices/${phone.deviceId}/mailbox`, {
       method: "POST",

@@ -16,6 +16,14 @@ function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex")
 }
 
+/** The phone asks to join (writes into a room the hub claimed), then the hub adds it. */
+async function consentAndAdd(hub: SignalClient, phone: SignalClient, spaceId: string, deviceId: string) {
+  const roomId = randomBytes(32).toString("hex")
+  await hub.claimRoom(roomId)
+  await phone.postToRoom(roomId, new Uint8Array([1]))
+  await hub.addMember(spaceId, deviceId)
+}
+
 describe("SignalClient against the relay", () => {
   it("runs the happy path: register, space, member, blob, mailbox, room", async () => {
     const hub = new SignalClient({ baseUrl: `${relay.url}/` })
@@ -27,7 +35,7 @@ describe("SignalClient against the relay", () => {
     expect((await again.me()).deviceId).toBe(hubDevice.deviceId)
 
     const { spaceId } = await hub.createSpace()
-    await hub.addMember(spaceId, phoneDevice.deviceId)
+    await consentAndAdd(hub, phone, spaceId, phoneDevice.deviceId)
 
     const clip = new Uint8Array(randomBytes(70_000))
     const blobId = sha256Hex(clip)
@@ -88,7 +96,7 @@ describe("SignalClient: blobs, pairing discovery, signalling, push", () => {
     await hub.registerDevice("hub")
     const phoneDevice = await phone.registerDevice("phone")
     const { spaceId } = await hub.createSpace()
-    await hub.addMember(spaceId, phoneDevice.deviceId)
+    await consentAndAdd(hub, phone, spaceId, phoneDevice.deviceId)
 
     const clip = new Uint8Array(randomBytes(1000))
     const blobId = sha256Hex(clip)
@@ -126,7 +134,7 @@ describe("SignalClient: blobs, pairing discovery, signalling, push", () => {
     const hubDevice = await hub.registerDevice("hub")
     const phoneDevice = await phone.registerDevice("phone")
     const { spaceId } = await hub.createSpace()
-    await hub.addMember(spaceId, phoneDevice.deviceId)
+    await consentAndAdd(hub, phone, spaceId, phoneDevice.deviceId)
     await hub.sendToMailbox(phoneDevice.deviceId, new Uint8Array([1]))
     expect(await hub.getIceServers()).toEqual([])
 
@@ -184,7 +192,7 @@ describe("SignalClient: blobs, pairing discovery, signalling, push", () => {
     await hub.registerDevice("hub")
     const phoneDevice = await phone.registerDevice("phone")
     const { spaceId } = await hub.createSpace()
-    await hub.addMember(spaceId, phoneDevice.deviceId)
+    await consentAndAdd(hub, phone, spaceId, phoneDevice.deviceId)
     expect(await phone.getVapidPublicKey()).toBe("B".repeat(87))
     const endpoint = "https://push.example/send/abc"
     await phone.setPushSubscription({

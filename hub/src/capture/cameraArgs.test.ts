@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { buildCameraArgs, type CameraConfig } from "./cameraArgs.ts"
+import { buildCameraArgs, rtspInputScript, type CameraConfig } from "./cameraArgs.ts"
 import { CameraConfigError } from "./errors.ts"
 import { escapeFilterValue } from "./filterEscape.ts"
 import { syntheticMotionWindow } from "./syntheticSource.ts"
@@ -107,21 +107,43 @@ describe("buildCameraArgs: file", () => {
 
 describe("buildCameraArgs: rtsp", () => {
   const url = "rtsp://admin:secret@192.168.1.20:554/stream1"
+  const deps = { fileExists: () => false, rtspInputPath: "/run/vigil/input.ffconcat" }
+
+  it("issue 14 finding 16: keeps the URL and its password off ffmpeg's command line", () => {
+    const args = buildCameraArgs({ kind: "rtsp", url }, deps)
+    expect(args.join(" ")).not.toContain("secret")
+    expect(args.join(" ")).not.toContain("rtsp://")
+    expect(valueOf(args, "-f")).toBe("concat")
+    expect(valueOf(args, "-i")).toBe("/run/vigil/input.ffconcat")
+    expect(() => buildCameraArgs({ kind: "rtsp", url })).toThrow(CameraConfigError)
+  })
 
   it("copies H.264 over TCP by default, with SPS/PPS repeated before each keyframe and AUDs first", () => {
-    const args = buildCameraArgs({ kind: "rtsp", url })
-    expect(valueOf(args, "-rtsp_transport")).toBe("tcp")
-    expect(valueOf(args, "-timeout")).toBe("10000000")
-    expect(valueOf(args, "-i")).toBe(url)
+    const args = buildCameraArgs({ kind: "rtsp", url }, deps)
+    expect(rtspInputScript({ kind: "rtsp", url }).split("\n")).toEqual([
+      "ffconcat version 1.0",
+      `file '${url}'`,
+      "option rtsp_transport tcp",
+      "option timeout 10000000",
+      "option analyzeduration 1000000",
+      "option allowed_media_types video",
+      "",
+    ])
     expect(valueOf(args, "-c:v")).toBe("copy")
     expect(valueOf(args, "-bsf:v")).toBe("dump_extra=freq=keyframe,h264_metadata=aud=insert")
     expect(args).not.toContain("-re")
     expect(args).toContain("pipe:3")
   })
 
-  it("supports UDP and rejects URLs that are not RTSP", () => {
-    expect(valueOf(buildCameraArgs({ kind: "rtsp", url, transport: "udp" }), "-rtsp_transport")).toBe("udp")
-    expect(() => buildCameraArgs({ kind: "rtsp", url: "http://cam/" })).toThrow(CameraConfigError)
+  it("supports UDP and rejects URLs that are not RTSP or could break out of the script", () => {
+    expect(rtspInputScript({ kind: "rtsp", url, transport: "udp" })).toContain("option rtsp_transport udp\n")
+    expect(rtspInputScript({ kind: "rtsp", url: "rtsp://a:it's@cam/x" })).toContain(
+      "file 'rtsp://a:it'\\''s@cam/x'",
+    )
+    expect(() => buildCameraArgs({ kind: "rtsp", url: "http://cam/" }, deps)).toThrow(CameraConfigError)
+    expect(() => rtspInputScript({ kind: "rtsp", url: "rtsp://cam/x'\nfile '/etc/passwd" })).toThrow(
+      CameraConfigError,
+    )
   })
 })
 

@@ -59,6 +59,41 @@ export type CameraConfig = (
 
 export interface CameraArgsDeps {
   fileExists(path: string): boolean
+  /**
+   * Where the caller wrote `rtspInputScript(config)` (mode 0600) for an RTSP camera: ffmpeg reads the
+   * camera's URL from there, never from its command line.
+   */
+  rtspInputPath?: string
+}
+
+/**
+ * ffmpeg's input for an RTSP camera, as an ffconcat script: the URL with its password and the RTSP
+ * options. A command line is readable by every local user (`ps`, /proc/PID/cmdline); this file is the
+ * hub's alone (issue 14 finding 16). One `file` entry: the concat demuxer opens the stream with the
+ * `option` lines and passes its packets through unchanged.
+ *
+ * @throws CameraConfigError for a URL that is not RTSP or could break out of the script (control characters).
+ */
+export function rtspInputScript(config: RtspCameraConfig): string {
+  if (!/^rtsps?:\/\//i.test(config.url))
+    throw new CameraConfigError("RTSP camera URL must start with rtsp://")
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(config.url)) {
+    throw new CameraConfigError("RTSP camera URL must not contain control characters")
+  }
+  const timeoutMicros = Math.round(positive("timeoutSeconds", config.timeoutSeconds ?? 10) * 1_000_000)
+  // ffconcat quoting: inside '…' everything is literal, so a quote closes, is escaped, and reopens.
+  const quoted = `'${config.url.replace(/'/g, "'\\''")}'`
+  return [
+    "ffconcat version 1.0",
+    `file ${quoted}`,
+    `option rtsp_transport ${config.transport ?? "tcp"}`,
+    `option timeout ${timeoutMicros}`,
+    // Probe 1 s, not 5: everything read while probing reaches us late and in one burst.
+    "option analyzeduration 1000000",
+    "option allowed_media_types video",
+    "",
+  ].join("\n")
 }
 
 /**
@@ -152,15 +187,15 @@ export function buildCameraArgs(
       ]
     }
     case "rtsp": {
-      if (!/^rtsps?:\/\//i.test(config.url))
-        throw new CameraConfigError("RTSP camera URL must start with rtsp://")
-      const timeoutMicros = Math.round(positive("timeoutSeconds", config.timeoutSeconds ?? 10) * 1_000_000)
+      rtspInputScript(config) // validates
+      if (deps.rtspInputPath === undefined) {
+        throw new CameraConfigError("an RTSP camera's URL goes to ffmpeg in a file: rtspInputPath is missing")
+      }
       return [
         ...head,
-        ...["-rtsp_transport", config.transport ?? "tcp", "-timeout", String(timeoutMicros)],
-        // Probe 1 s, not 5: everything read while probing reaches us late and in one burst.
-        ...["-analyzeduration", "1000000"],
-        ...["-allowed_media_types", "video", "-i", config.url],
+        // The URL and RTSP options are in the script (rtspInputScript); only the stream's protocols may be opened.
+        ...["-f", "concat", "-safe", "0", "-protocol_whitelist", "file,rtsp,rtsps,tcp,udp,tls,rtp,crypto"],
+        ...["-i", deps.rtspInputPath],
         ...["-filter_complex", `[0:v:0]${motionChain}`],
         // dump_extra must run before aud=insert: the other way round SPS/PPS land in front of the AUD and the
         // access unit splitter would attach them to the previous picture.

@@ -1,8 +1,17 @@
 import { spawn, type ChildProcess } from "node:child_process"
 import { EventEmitter } from "node:events"
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import type { Readable } from "node:stream"
 import { AnnexBSplitter } from "./annexB.ts"
-import { buildCameraArgs, resolveMotionOutput, type CameraConfig } from "./cameraArgs.ts"
+import {
+  buildCameraArgs,
+  resolveMotionOutput,
+  rtspInputScript,
+  type CameraArgsDeps,
+  type CameraConfig,
+} from "./cameraArgs.ts"
 import { MediaError } from "./errors.ts"
 import { describeFfmpegFailure, redactCredentials } from "./ffmpegStderr.ts"
 import { RawFrameSplitter } from "./rawFrameSplitter.ts"
@@ -70,8 +79,27 @@ export class CameraProcess extends EventEmitter<CameraProcessEvents> {
    */
   start(): void {
     if (this.child) throw new MediaError("USAGE_INVALID", `camera ${this.name} is already running`)
-    const args = buildCameraArgs(this.options.config)
-    const motion = resolveMotionOutput(this.options.config)
+    const config = this.options.config
+    const deps: CameraArgsDeps = { fileExists: existsSync }
+    // An RTSP camera's URL (with its password) reaches ffmpeg in a private file, not on its command line.
+    let inputDir: string | undefined
+    if (config.kind === "rtsp") {
+      const script = rtspInputScript(config)
+      inputDir = mkdtempSync(join(tmpdir(), "vigil-camera-")) // 0700
+      deps.rtspInputPath = join(inputDir, "input.ffconcat")
+      writeFileSync(deps.rtspInputPath, script, { mode: 0o600 })
+    }
+    const removeInput = () => {
+      if (inputDir !== undefined) rmSync(inputDir, { recursive: true, force: true })
+    }
+    let args: string[]
+    try {
+      args = buildCameraArgs(config, deps)
+    } catch (err) {
+      removeInput()
+      throw err
+    }
+    const motion = resolveMotionOutput(config)
     const stderrTail: string[] = []
     const annexB = new AnnexBSplitter()
     const frames = new RawFrameSplitter(motion.width * motion.height)
@@ -124,6 +152,7 @@ export class CameraProcess extends EventEmitter<CameraProcessEvents> {
       const finish = (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error) => {
         if (done) return
         done = true
+        removeInput()
         if (partialLine) this.noteStderr(partialLine, stderrTail)
         emitAccessUnits(annexB.flush())
         const exit: CameraExit = {

@@ -27,6 +27,8 @@ const requestSchema = z.discriminatedUnion("kind", [
     waitMs: z.number().int().min(0).max(30_000),
   }),
   z.object({ kind: z.literal("discovery-answer"), id: z.string().max(64), accept: z.boolean() }),
+  z.object({ kind: z.literal("phones") }),
+  z.object({ kind: z.literal("remove-phone"), deviceId: z.string().regex(/^[0-9a-f]{32}$/) }),
 ])
 export type ControlRequest = z.infer<typeof requestSchema>
 
@@ -48,8 +50,15 @@ export interface DeskAnswer {
   cursor: number
   events: DeskEvent[]
 }
+/** A paired phone as `hub phones list` shows it. */
+export interface PhoneInfo {
+  deviceId: string
+  pairedAt: number
+  name?: string
+}
 export type ControlAnswer =
-  { ok: true; status?: HubStatus; invite?: InviteAnswer; desk?: DeskAnswer } | { ok: false; error: string }
+  | { ok: true; status?: HubStatus; invite?: InviteAnswer; desk?: DeskAnswer; phones?: PhoneInfo[] }
+  | { ok: false; error: string }
 
 export interface ControlHandlers {
   status(): HubStatus
@@ -59,6 +68,9 @@ export interface ControlHandlers {
   nextDiscoveryEvents(cursor: number, waitMs: number): Promise<DeskAnswer>
   /** False when that question is no longer open. */
   answerDiscovery(id: string, accept: boolean): boolean
+  phones(): PhoneInfo[]
+  /** Removes a paired phone (a Remove commit for every phone, then signal stops serving it). */
+  removePhone(deviceId: string): Promise<void>
 }
 
 /** Listens on the control socket (replacing a stale one left by a crash). */
@@ -99,14 +111,27 @@ export async function startControlServer(dataDir: string, handlers: ControlHandl
           return handlers.answerDiscovery(request.id, request.accept)
             ? { ok: true }
             : { ok: false, error: "that pairing request is no longer waiting" }
+        case "phones":
+          return { ok: true, phones: handlers.phones() }
+        case "remove-phone":
+          await handlers.removePhone(request.deviceId)
+          return { ok: true, phones: handlers.phones() }
       }
     } catch (error) {
       return { ok: false, error: (error as Error).message }
     }
   }
+  // The socket file is created by bind() inside listen(): with this umask it is 0600 from its first moment,
+  // not only after a chmod (issue 14 finding 16). bind() runs synchronously within listen().
+  // The umask is process-wide: it is put back synchronously, before anything else can create a file.
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject)
-    server.listen(path, () => resolve())
+    const umask = process.umask(0o177)
+    try {
+      server.listen(path, () => resolve())
+    } finally {
+      process.umask(umask)
+    }
   })
   await chmod(path, 0o600)
   return server

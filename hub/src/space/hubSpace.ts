@@ -68,6 +68,8 @@ import {
   type NewOutboxEntry,
   type OutboxEntry,
 } from "./hubState.ts"
+import { TokenBuckets } from "./tokenBuckets.ts"
+import { excessMail, laneOf, OutboxLanes, PassBlocks, saveLane } from "./outboxLanes.ts"
 import { pushClipNotice, type PushContext } from "./pushNotifier.ts"
 
 export interface HubSpaceOptions {
@@ -87,6 +89,12 @@ export interface HubSpaceOptions {
   rotateIntervalMs?: number
   /** The configured cameras (config names); phones see them in the roster and may rename them. */
   cameras?: readonly { id: string; name: string }[]
+  /** Clips at signal older than this are deleted by the hub (default 30 days). */
+  relayRetentionMs?: number
+  /** Mail a phone's full mailbox refused is dropped ("parked") once queued this long (default 7 days). */
+  outboxParkAfterMs?: number
+  /** Mail queued for one phone at most; older mail for it is dropped past this (default 1000). */
+  maxQueuedMailPerPhone?: number
 }
 
 export interface PairedPhone {
@@ -209,7 +217,14 @@ export class HubSpace {
   private flushing = false
   private flushAgain = false
   private retryTimer: NodeJS.Timeout | undefined
-  private retryDelayMs = 500
+  /** Per sender: messages in the hub's mailbox, rejoins, and live offers (each one a commit). */
+  private readonly inboxLimit = new TokenBuckets({ burst: 30, perMs: 1000 })
+  private readonly rejoinLimit = new TokenBuckets({ burst: 3, perMs: 10 * 60_000 })
+  private readonly liveLimit = new TokenBuckets({ burst: 6, perMs: 10_000 })
+  /** When the hub last deleted clips past the retention at signal. */
+  private relayPrunedAt = 0
+  /** Per-device delivery lanes and their backoff (issue 14 finding 3). */
+  private readonly lanes = new OutboxLanes()
   private stopped = false
   private readonly inboxAbort = new AbortController()
   /** Ends a pairing by discovery still waiting for confirmation when the hub stops. */
@@ -220,7 +235,7 @@ export class HubSpace {
   private readonly client: SignalClient
   private readonly log: Logger
   /** Resolves when the outbox is empty; tests and shutdown wait on it. */
-  private drainedWaiters: (() => void)[] = []
+  private drainedWaiters: { upTo: number; resolve: () => void }[] = []
   private liveHandler: LiveRequestHandler | undefined
   private removedListener: ((deviceId: DeviceId) => void) | undefined
   private pairingOpenListener: ((room: { roomId: string; until: number }, by: DeviceId) => void) | undefined
@@ -362,9 +377,16 @@ export class HubSpace {
     let next: HubStateDoc = { ...this.doc }
     if (this.captured) next.group = toBase64(this.captured)
     let id = next.nextOutboxId
-    const numbered = entries.map((e) => ({ ...e, id: id++ }) as OutboxEntry)
+    const queuedAt = Date.now()
+    const numbered = entries.map((e) => ({ ...e, id: id++, queuedAt }) as OutboxEntry)
     next = { ...next, outbox: [...next.outbox, ...numbered], nextOutboxId: id }
     if (change) next = change(next)
+    // A phone away for long must not grow the state file (rewritten on every change) without bound.
+    const excess = excessMail(next.outbox, this.opts.maxQueuedMailPerPhone ?? 1000)
+    if (excess.size > 0) {
+      this.log.warn({ dropped: excess.size }, "too much mail queued for a phone; dropped its oldest")
+      next = { ...next, outbox: next.outbox.filter((e) => !excess.has(e.id)) }
+    }
     try {
       await this.store.commit({ put: { hub: next } })
     } catch (err) {
@@ -426,10 +448,23 @@ export class HubSpace {
       expiresAt: Date.now() + inviteTtlMs,
       suite: this.session.suite as SupportedSuite,
     }
+    await this.claimPairingRoom(await pairingRoomId(invite.secret))
     const code = encodeInvite(invite)
     const webUrl = (this.opts.webUrl ?? this.doc.signalUrl).replace(/\/+$/, "")
     void this.watchInvite(invite, onPaired)
     return { invite, code, url: `${webUrl}/#pair=${code}` }
+  }
+
+  /**
+   * The phone that writes its join request into this room consents, at signal, to join this hub's space and
+   * no other; the room must be ours before the phone can use it.
+   */
+  private async claimPairingRoom(roomId: string): Promise<void> {
+    await this.client.claimRoom(roomId).catch((err: unknown) => {
+      // A relay from before join consents (no such route) adds members without asking: pair anyway.
+      if (!(err instanceof SignalError && err.status === 404 && err.code === "NOT_FOUND")) throw err
+      this.log.warn("signal does not know join consents (an older relay); pairing without")
+    })
   }
 
   private async watchInvite(invite: Invite, onPaired?: (phone: PairedPhone) => void) {
@@ -537,6 +572,12 @@ export class HubSpace {
       roomId = opts.room.roomId
       roomSince = Number.POSITIVE_INFINITY
       announcedAt = Number.POSITIVE_INFINITY
+      try {
+        await this.claimPairingRoom(roomId)
+      } catch (err) {
+        this.log.warn({ err: describe(err) }, "the join link's room could not be claimed; not watching it")
+        return
+      }
     }
     while (!stop.aborted && !this.stopped) {
       if (opts.room && Date.now() > opts.room.until && !pending) break
@@ -866,6 +907,12 @@ export class HubSpace {
       let change: ((doc: HubStateDoc) => HubStateDoc) | undefined
       let request: LiveRequest | undefined
       try {
+        // Each of these costs the hub a commit (a fresh epoch for every phone) or an MLS decryption:
+        // a phone, paired or pending, gets a few at a time (issue 14 finding 10).
+        const limit = isRejoinRequest(body) ? this.rejoinLimit : this.inboxLimit
+        if (!limit.take(from, Date.now())) {
+          throw new VigilError("UNEXPECTED_MESSAGE", "the device sends the hub too much; message dropped")
+        }
         if (isRejoinRequest(body)) {
           ;({ entries, change } = await this.rejoinLocked(from, body))
           this.log.info({ deviceId: from }, "phone rejoined after losing its state")
@@ -877,6 +924,17 @@ export class HubSpace {
       } catch (err) {
         if (!(err instanceof VigilError)) throw err
         this.log.warn({ err: describe(err), from, seq }, "refused a message in the hub mailbox")
+      }
+      if (request && !this.liveLimit.take(from, Date.now())) {
+        this.log.warn({ from, seq }, "a phone asks for live view too often; request dropped")
+        request = undefined
+      }
+      if (entries.length === 0 && !change) {
+        // Junk, or a live request (its commit saves everything): nothing to save now. The position and
+        // any decryption state go to disk with the next change; the mailbox is acknowledged at signal
+        // all the same, so nothing is read twice.
+        this.doc = { ...this.doc, inboxAfter: seq }
+        return request
       }
       await this.applyLocked(entries, (doc) => ({ ...(change ? change(doc) : doc), inboxAfter: seq }))
       return request
@@ -1149,14 +1207,35 @@ export class HubSpace {
     }
   }
 
-  /** Removes a phone: a Remove commit, then signal stops serving it. It can decrypt nothing new. */
+  /**
+   * Removes a phone (this hub's CLI, `hub phones remove`): a Remove commit for every phone (the removed one
+   * learns it was removed), signal stops serving it, and the others get the new roster, as when a paired
+   * phone asks for the removal. It can decrypt nothing new.
+   */
   removePhone(deviceId: DeviceId): Promise<void> {
     return this.queue.run(async () => {
-      const { commit } = await this.session.removeMember(deviceId)
-      await this.applyLocked([...this.mailToPhones(commit), { kind: "revoke", deviceId }], (doc) => ({
-        ...doc,
-        phones: doc.phones.filter((p) => p.deviceId !== deviceId),
-      }))
+      if (!this.doc.phones.some((p) => p.deviceId === deviceId)) {
+        throw new VigilError("NOT_A_MEMBER", "the phone to remove is not paired")
+      }
+      try {
+        const { commit } = await this.session.removeMember(deviceId)
+        const remaining = this.doc.phones.filter((p) => p.deviceId !== deviceId)
+        const roster = await this.session.seal(await this.signRosterLocked(remaining))
+        await this.applyLocked(
+          [
+            ...this.mailToPhones(commit),
+            { kind: "revoke", deviceId },
+            ...this.mailToPhones(roster, remaining),
+          ],
+          (doc) => ({ ...doc, phones: doc.phones.filter((p) => p.deviceId !== deviceId) }),
+        )
+        this.log.info({ deviceId }, "phone removed at the hub")
+      } catch (err) {
+        // Nothing of a half-made removal may be kept: back to the saved epoch.
+        this.session = await SpaceSession.restore(fromBase64(this.doc.group), this.hooks)
+        this.captured = undefined
+        throw err
+      }
     })
   }
 
@@ -1268,11 +1347,13 @@ export class HubSpace {
   }
 
   private kickFlush() {
-    if (this.retryTimer) return // a retry is already scheduled
     void this.flush()
   }
 
-  /** Delivers the outbox in order; an entry leaves the outbox only once signal accepted it. */
+  /**
+   * Delivers the outbox in order within each lane (outboxLanes.ts); an entry leaves the outbox only once
+   * signal accepted it. A lane that fails waits on its own backoff; the others go on.
+   */
   private async flush(): Promise<void> {
     if (this.flushing) {
       this.flushAgain = true
@@ -1280,48 +1361,85 @@ export class HubSpace {
     }
     this.flushing = true
     try {
+      let delivered: boolean
       do {
         this.flushAgain = false
-        while (!this.stopped) {
-          const entry = this.doc.outbox[0]
-          if (!entry) break
-          const outcome = await this.deliver(entry)
-          if (this.stopped) return // closing: the entry stays in the saved outbox and goes out next start
-          if (outcome === "retry") {
-            this.scheduleRetry()
-            return
-          }
-          await this.queue.run(async () => {
-            const next = { ...this.doc, outbox: this.doc.outbox.filter((e) => e.id !== entry.id) }
-            await this.store.commit({ put: { hub: next } })
-            this.doc = next
-          })
-          this.retryDelayMs = 500
-        }
-      } while (this.flushAgain && !this.stopped)
-      if (this.doc.outbox.length === 0) {
-        for (const w of this.drainedWaiters.splice(0)) w()
-      }
+        // Another pass after any delivery: a revoke that got through frees its device's held-back mail.
+        delivered = await this.deliverPass()
+      } while ((this.flushAgain || delivered) && !this.stopped && this.doc.outbox.length > 0)
     } catch (err) {
       // Saving the shortened outbox failed (disk full, say): the entry stays and is delivered again
       // (every entry is idempotent at signal or for the phones). Never an unhandled rejection.
       this.log.error({ err: describe(err) }, "could not save the outbox; retrying")
-      if (!this.stopped) this.scheduleRetry()
+      if (!this.stopped) this.lanes.failed(saveLane, "signal", Date.now())
     } finally {
       this.flushing = false
     }
+    if (this.stopped) return
+    this.lanes.prune(this.doc.outbox)
+    this.resolveDrained()
+    this.scheduleRetry()
   }
 
+  /** One pass over the outbox: every entry whose lane is free is tried once, in order. True if one left. */
+  private async deliverPass(): Promise<boolean> {
+    const blocks = new PassBlocks()
+    let delivered = false
+    for (const entry of [...this.doc.outbox]) {
+      if (this.stopped) return delivered // closing: the entry stays in the saved outbox, goes out next start
+      const lane = laneOf(entry)
+      // A revoke does not wait out its lane's backoff: a full mailbox must not delay a removal.
+      const backingOff = entry.kind !== "revoke" && this.lanes.waiting(lane, Date.now())
+      if (blocks.mustWait(entry) || backingOff) {
+        blocks.holdBack(entry)
+        continue
+      }
+      const outcome = await this.deliver(entry)
+      if (this.stopped) return delivered
+      if (outcome.kind === "retry") {
+        const parkAfter = this.opts.outboxParkAfterMs ?? 7 * 24 * 3600_000
+        const stuckFor = Date.now() - (entry.queuedAt ?? Date.now())
+        if (!(outcome.stall === "recipient" && entry.kind === "mail" && stuckFor > parkAfter)) {
+          this.lanes.failed(lane, outcome.stall, Date.now())
+          blocks.holdBack(entry)
+          continue
+        }
+        // Refused for days: the phone is gone or hostile. It rejoins if it comes back (it missed commits).
+        this.log.warn({ to: entry.to, stuckForMs: stuckFor }, "a phone refused its mail for too long; parked")
+      } else {
+        this.lanes.succeeded(lane)
+      }
+      await this.queue.run(async () => {
+        const next = { ...this.doc, outbox: this.doc.outbox.filter((e) => e.id !== entry.id) }
+        await this.store.commit({ put: { hub: next } })
+        this.doc = next
+      })
+      delivered = true
+      this.resolveDrained()
+    }
+    this.lanes.succeeded(saveLane)
+    return delivered
+  }
+
+  /** Wakes the next pass when the earliest waiting lane may be tried again. */
   private scheduleRetry() {
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined
-      void this.flush()
-    }, this.retryDelayMs)
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    const at = this.lanes.nextRetryAt()
+    if (at === undefined || this.doc.outbox.length === 0) return
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = undefined
+        void this.flush()
+      },
+      Math.max(0, at - Date.now()),
+    )
     this.retryTimer.unref()
-    this.retryDelayMs = Math.min(this.retryDelayMs * 2, 30_000)
   }
 
-  private async deliver(entry: OutboxEntry): Promise<"done" | "retry"> {
+  private async deliver(
+    entry: OutboxEntry,
+  ): Promise<{ kind: "done" } | { kind: "retry"; stall: "recipient" | "signal" }> {
     try {
       switch (entry.kind) {
         case "grant":
@@ -1336,9 +1454,9 @@ export class HubSpace {
             bytes = await readFile(entry.path)
           } catch (err) {
             this.log.error({ err: describe(err), blobId: entry.blobId }, "encrypted clip missing from disk")
-            return "done"
+            return { kind: "done" }
           }
-          await this.client.putBlob(this.spaceId, entry.blobId, bytes)
+          await this.uploadBlob(entry.blobId, bytes)
           await this.keepLocally(entry.path, entry.blobId)
           break
         }
@@ -1346,16 +1464,76 @@ export class HubSpace {
           await this.client.sendToMailbox(entry.to, fromBase64(entry.body))
           break
       }
-      return "done"
+      return { kind: "done" }
     } catch (err) {
       if (err instanceof SignalError && err.status >= 400 && err.status < 500 && err.status !== 429) {
         // Permanent refusal (e.g. the device was removed): keeping it would block everything behind it.
         this.log.warn({ err: describe(err), kind: entry.kind }, "signal refused an outbox entry; dropped")
-        return "done"
+        return { kind: "done" }
+      }
+      if (err instanceof SignalError && err.code === "MAILBOX_FULL") {
+        this.log.warn(
+          { to: entry.kind === "mail" ? entry.to : undefined },
+          "a phone's mailbox is full; its mail waits",
+        )
+        return { kind: "retry", stall: "recipient" }
       }
       this.log.warn({ err: describe(err), kind: entry.kind }, "signal unreachable; will retry")
-      return "retry"
+      return { kind: "retry", stall: "signal" }
     }
+  }
+
+  /**
+   * Uploads a sealed clip or picture. A full space at signal (413 QUOTA_EXCEEDED) makes room by deleting
+   * the hub's oldest blobs there, never by dropping the new one: the newest clip is the one that matters
+   * (issue 14 finding 14). Blobs past the retention are deleted at most once an hour, after an upload.
+   */
+  private async uploadBlob(blobId: string, bytes: Uint8Array) {
+    try {
+      await this.client.putBlob(this.spaceId, blobId, bytes)
+    } catch (err) {
+      if (!(err instanceof SignalError && err.code === "QUOTA_EXCEEDED")) throw err
+      await this.deleteRelayBlobs({ needBytes: bytes.length })
+      await this.client.putBlob(this.spaceId, blobId, bytes)
+    }
+    if (Date.now() - this.relayPrunedAt > 3600_000) {
+      this.relayPrunedAt = Date.now()
+      await this.deleteRelayBlobs({}).catch((err: unknown) =>
+        this.log.warn({ err: describe(err) }, "could not delete old clips at signal"),
+      )
+    }
+  }
+
+  /**
+   * Deletes, oldest first, the space's blobs at signal older than the retention, and as many more as it
+   * takes to free `needBytes` under the quota. Only the hub may delete for everyone (phones drop their own
+   * claim only), so this is what keeps the relay's quota from refusing new clips.
+   */
+  private async deleteRelayBlobs(options: { needBytes?: number }) {
+    const retentionMs = this.opts.relayRetentionMs ?? 30 * 24 * 3600_000
+    let cursor: string | undefined
+    let deleted = 0
+    let free: number | undefined
+    for (let page = 0; page < 100; page++) {
+      const listed = await this.client.listBlobs(this.spaceId, { cursor, limit: 100 })
+      free ??= listed.quotaBytes - listed.usedBytes
+      for (const blob of listed.blobs) {
+        const old = Date.now() - blob.createdAt > retentionMs
+        const short = options.needBytes !== undefined && free < options.needBytes
+        if (!old && !short) {
+          if (deleted > 0) this.log.info({ deleted }, "deleted old clips at signal")
+          return
+        }
+        await this.client.deleteBlob(this.spaceId, blob.blobId).catch((err: unknown) => {
+          if (!(err instanceof SignalError && err.status === 404)) throw err
+        })
+        free += blob.size
+        deleted++
+      }
+      if (listed.nextCursor === null) break
+      cursor = listed.nextCursor
+    }
+    if (deleted > 0) this.log.info({ deleted }, "deleted old clips at signal")
   }
 
   /**
@@ -1380,10 +1558,28 @@ export class HubSpace {
     }
   }
 
-  /** Resolves once everything queued so far has been delivered. */
+  /**
+   * Resolves once everything queued so far has been delivered, except mail waiting for a phone whose
+   * mailbox is full: that phone's trouble must not hold up the others (the push after a clip, say).
+   */
   drained(): Promise<void> {
-    if (this.doc.outbox.length === 0 && !this.flushing) return Promise.resolve()
-    return new Promise((resolve) => this.drainedWaiters.push(resolve))
+    const upTo = this.doc.nextOutboxId - 1
+    if (this.isDrained(upTo)) return Promise.resolve()
+    return new Promise((resolve) => this.drainedWaiters.push({ upTo, resolve }))
+  }
+
+  private isDrained(upTo: number): boolean {
+    return this.doc.outbox.every(
+      (e) => e.id > upTo || (e.kind === "mail" && this.lanes.stalledByRecipient(laneOf(e))),
+    )
+  }
+
+  private resolveDrained() {
+    this.drainedWaiters = this.drainedWaiters.filter((w) => {
+      if (!this.isDrained(w.upTo)) return true
+      w.resolve()
+      return false
+    })
   }
 
   async close(): Promise<void> {

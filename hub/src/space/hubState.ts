@@ -3,18 +3,21 @@ import { z } from "zod"
 /**
  * Everything the hub must not lose, in ONE file written atomically: its signal credentials, the MLS group
  * state, the paired phones, and the ordered outbox of messages produced from that state but not yet
- * delivered. Writing state and outbox together is what keeps phones and hub in the same epoch across
+ * delivered (delivered in per-device lanes, see outboxLanes.ts). Writing state and outbox together is what keeps phones and hub in the same epoch across
  * crashes: a commit is either on disk with its delivery pending, or it never happened.
  */
 const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`))
 
+/** `queuedAt`: when the entry was queued (ms), so mail a phone refuses for days can be parked. */
+const queued = { id: z.number().int(), queuedAt: z.number().optional() }
+
 const outboxEntrySchema = z.discriminatedUnion("kind", [
   // Let a device read the space's mailbox and blobs at signal (must precede its Welcome).
-  z.object({ id: z.number().int(), kind: z.literal("grant"), deviceId: hex(32) }),
-  z.object({ id: z.number().int(), kind: z.literal("revoke"), deviceId: hex(32) }),
+  z.object({ ...queued, kind: z.literal("grant"), deviceId: hex(32) }),
+  z.object({ ...queued, kind: z.literal("revoke"), deviceId: hex(32) }),
   // An encrypted blob kept on the hub's disk, to upload before the message that announces it.
-  z.object({ id: z.number().int(), kind: z.literal("blob"), blobId: hex(64), path: z.string() }),
-  z.object({ id: z.number().int(), kind: z.literal("mail"), to: hex(32), body: z.string() }),
+  z.object({ ...queued, kind: z.literal("blob"), blobId: hex(64), path: z.string() }),
+  z.object({ ...queued, kind: z.literal("mail"), to: hex(32), body: z.string() }),
 ])
 
 export const hubStateSchema = z.object({
@@ -55,7 +58,7 @@ export type OutboxEntry = z.infer<typeof outboxEntrySchema>
 /** An outbox entry before it gets its sequence number. */
 export type NewOutboxEntry = OutboxEntry extends infer E
   ? E extends OutboxEntry
-    ? Omit<E, "id">
+    ? Omit<E, "id" | "queuedAt">
     : never
   : never
 

@@ -3,7 +3,7 @@
  * `hub status` / `hub pair` against a running `hub start` (real processes, a test relay on 127.0.0.1).
  */
 import { spawn, type ChildProcess } from "node:child_process"
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
@@ -112,7 +112,7 @@ describe.skipIf(!findTools())("hub status and hub pair against a running hub", (
     await relay?.close()
   })
 
-  it("reports the cameras and phones, and shows a pairing QR code made by the running hub", async () => {
+  it("reports the cameras and phones, and shows a pairing QR code made by the running hub; issue 14 findings 6 and 16: lists the phones, keeps the secret off stdout and the files private", async () => {
     const dataDir = join(dir, "hub-data")
     const config = join(dir, "hub.json")
     await writeFile(
@@ -131,11 +131,19 @@ describe.skipIf(!findTools())("hub status and hub pair against a running hub", (
     })
     createInterface({ input: hub.stdout! }).on("line", (l) => lines.push(l))
     createInterface({ input: hub.stderr! }).on("line", (l) => lines.push(l))
-    await waitUntil(() => lines.some((l) => l.includes("Pairing link:")), 30_000, "the hub to start").catch(
+    await waitUntil(() => lines.some((l) => l.includes('run "hub pair"')), 30_000, "the hub to start").catch(
       (e: Error) => {
         throw new Error(`${e.message}\n${lines.join("\n")}`)
       },
     )
+    // Issue 14 finding 16: not on a terminal (a service's journal), the one-time pairing secret is not printed;
+    // what the hub keeps is its user's alone, the control socket included.
+    expect(lines.some((l) => l.includes("#pair="))).toBe(false)
+    const mode = async (path: string) => (await stat(path)).mode & 0o777
+    expect(await mode(dataDir)).toBe(0o700)
+    expect(await mode(join(dataDir, "work"))).toBe(0o700)
+    expect(await mode(join(dataDir, "state.json"))).toBe(0o600)
+    expect(await mode(join(dataDir, "hub.sock"))).toBe(0o600)
 
     let status = await runCli(["status", "--config", config])
     for (let i = 0; i < 50 && !/yard\s+running/.test(status.out); i++) {
@@ -154,6 +162,11 @@ describe.skipIf(!findTools())("hub status and hub pair against a running hub", (
     // The QR code: rows of half blocks, as many rows as about half its width.
     const qrRows = pair.out.split("\n").filter((l) => /^[█▀▄ ]{20,}$/.test(l))
     expect(qrRows.length).toBeGreaterThan(10)
+
+    // Issue 14 finding 6: the person at the hub lists (and removes, see hub/test/issue14) the phones.
+    const phones = await runCli(["phones", "list", "--config", config])
+    expect(phones.code, phones.err).toBe(0)
+    expect(phones.out).toContain("No phone is paired.")
 
     // No hub with that data directory: status says so and fails.
     const none = await runCli(["status", "--data-dir", join(dir, "elsewhere")])

@@ -69,7 +69,8 @@ await writeFile(
 const cli = new URL("../../src/cli.ts", import.meta.url).pathname
 const hub = spawn(process.execPath, ["--import", "tsx", cli, "start", "--config", config], {
   stdio: ["ignore", "pipe", "pipe"],
-  env: { ...process.env, LOG_LEVEL: "warn" },
+  // Not a terminal: the hub prints its pairing link only when asked to.
+  env: { ...process.env, LOG_LEVEL: "warn", VIGIL_PAIRING_LINK_ON_STDOUT: "1" },
 })
 const hubLines: string[] = []
 const link = await new Promise<string>((resolve, reject) => {

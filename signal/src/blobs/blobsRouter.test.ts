@@ -35,14 +35,20 @@ const del = (spaceId: string, blobId: string, device: TestDevice) =>
   fetch(`${relay.url}/v1/spaces/${spaceId}/blobs/${blobId}`, { method: "DELETE", headers: bearer(device) })
 
 describe("DELETE /v1/spaces/:spaceId/blobs/:blobId", () => {
-  it("lets a member (phone) delete a blob of its space: the reference and the bytes are gone", async () => {
+  it("issue 14 finding 14: a member's delete drops only its own claim; the hub's deletes the blob", async () => {
     const a = await createSpaceWithMember(relay)
     const blobId = await upload(a.spaceId, a.hub, randomBytes(1000))
     expect(await relay.blobs.stat(blobId as never)).toBeDefined()
 
-    const res = await del(a.spaceId, blobId, a.phone)
+    expect((await del(a.spaceId, blobId, a.phone)).status).toBe(204)
+    // A blob that named no recipients waits for the hub (or retention): still there for everyone.
+    expect(await relay.blobs.stat(blobId as never)).toBeDefined()
+    expect(
+      (await fetch(`${relay.url}/v1/spaces/${a.spaceId}/blobs/${blobId}`, { headers: bearer(a.phone) }))
+        .status,
+    ).toBe(200)
 
-    expect(res.status).toBe(204)
+    expect((await del(a.spaceId, blobId, a.hub)).status).toBe(204)
     expect(await relay.blobs.stat(blobId as never)).toBeUndefined()
     const read = await fetch(`${relay.url}/v1/spaces/${a.spaceId}/blobs/${blobId}`, {
       headers: bearer(a.hub),
@@ -90,7 +96,7 @@ describe("DELETE /v1/spaces/:spaceId/blobs/:blobId", () => {
     const blobId = await upload(a.spaceId, a.hub, bytes)
     await upload(b.spaceId, b.hub, bytes)
 
-    expect((await del(a.spaceId, blobId, a.phone)).status).toBe(204)
+    expect((await del(a.spaceId, blobId, a.hub)).status).toBe(204)
 
     const read = await fetch(`${relay.url}/v1/spaces/${b.spaceId}/blobs/${blobId}`, {
       headers: bearer(b.phone),

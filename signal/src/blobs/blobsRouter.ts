@@ -84,7 +84,7 @@ function countingStream(onBytes: (n: number) => void): Transform {
 
 /**
  * Encrypted blobs of a space: upload (owner; streamed, size-capped, per-space quota), download with
- * Range (owner and members), list, delete (owner and members), recipients and their acknowledgements. A blob is
+ * Range (owner and members), list, delete (owner for everyone; a member drops its own claim), recipients and their acknowledgements. A blob is
  * deleted when every named recipient acknowledged it, or `retentionMs` after upload.
  */
 export function createBlobsRouter(ctx: AppContext): Router {
@@ -183,18 +183,27 @@ export function createBlobsRouter(ctx: AppContext): Router {
     res.json({ deleted: result.kind === "released" })
   })
 
-  // Any device of the space may delete a blob of it: the owner (hub) for retention, and a member (phone)
-  // whose user deleted the event. Members can read every blob of their space already and are the people
-  // the camera records for; a removed phone has no role and gets 404 like an outsider.
+  // The owner (the hub, which uploaded it) deletes a blob for everyone: retention, quota. A member (a phone
+  // whose user deleted the event) only drops its own claim on it, as an acknowledgement does: one phone
+  // must not erase a clip from every other phone of the household. A removed phone gets 404 like an outsider.
   router.delete("/spaces/:spaceId/blobs/:blobId", auth, async (req, res) => {
     const caller = authenticatedDevice(res)
     const { spaceId, blobId } = blobParams.parse(req.params)
     const notFound = new ApiError("NOT_FOUND", "blob not found")
     const role = await ctx.store.getRole(spaceId, caller.deviceId)
     if (role === undefined) throw notFound
-    if (!(await ctx.store.deleteBlobRef(spaceId, blobId))) throw notFound
-    await deleteBlobIfUnreferenced(ctx, blobId, role === "owner" ? "owner" : "member")
-    ctx.logger.info({ spaceId, blobId, by: role }, "blob deleted")
+    if (role === "owner") {
+      if (!(await ctx.store.deleteBlobRef(spaceId, blobId))) throw notFound
+      await deleteBlobIfUnreferenced(ctx, blobId, "owner")
+    } else {
+      const result = await ctx.store.ackBlob(spaceId, blobId, caller.deviceId)
+      if (result.kind === "absent") throw notFound
+      if (result.kind === "released") await deleteBlobIfUnreferenced(ctx, blobId, "acknowledged")
+    }
+    ctx.logger.info(
+      { spaceId, blobId, by: role },
+      role === "owner" ? "blob deleted" : "blob dropped by a member",
+    )
     res.status(204).end()
   })
 

@@ -26,6 +26,10 @@ export interface AppContext {
   addressLimiter: RateLimiter
   /** Authenticated requests and WebSocket frames per device. */
   deviceLimiter: RateLimiter
+  /** Device registrations per public address group (IPv4 address, IPv6 /64). */
+  registrationLimiter: RateLimiter
+  /** Pushes per space. */
+  pushLimiter: RateLimiter
   /** The client's address (X-Forwarded-For honoured only from a trusted proxy). */
   clientAddress: (req: IncomingMessage) => string
   announcements: AnnouncementStore

@@ -30,6 +30,8 @@ export interface SweepResult {
   deletedBlobs: number
   /** Blob files that had no reference at all (left by a crash between write and record). */
   orphans: number
+  /** Mailbox messages deleted unread after `mailboxTtlMs`. */
+  expiredMessages: number
 }
 
 const batch = 500
@@ -41,7 +43,7 @@ const batch = 500
  */
 export async function sweep(ctx: AppContext): Promise<SweepResult> {
   const now = ctx.now()
-  const result: SweepResult = { releasedRefs: 0, deletedBlobs: 0, orphans: 0 }
+  const result: SweepResult = { releasedRefs: 0, deletedBlobs: 0, orphans: 0, expiredMessages: 0 }
   const candidates = new Set<BlobId>()
   for (;;) {
     const released = await ctx.store.releaseBlobRefs(now - ctx.config.retentionMs, batch)
@@ -60,10 +62,15 @@ export async function sweep(ctx: AppContext): Promise<SweepResult> {
       result.orphans++
     }
   }
+  // A mailbox nobody reads (a lost phone) must not hold the relay's disk, nor its sender's outbox, forever.
+  result.expiredMessages = await ctx.store.expireMailbox(now - ctx.config.mailboxTtlMs)
   await ctx.store.purgeRooms(now, ctx.config.roomTombstoneMs)
   ctx.announcements.purge(now)
   ctx.addressLimiter.prune()
   ctx.deviceLimiter.prune()
-  if (result.deletedBlobs > 0 || result.releasedRefs > 0) ctx.logger.info({ ...result }, "sweep")
+  ctx.registrationLimiter.prune()
+  ctx.pushLimiter.prune()
+  if (result.deletedBlobs > 0 || result.releasedRefs > 0 || result.expiredMessages > 0)
+    ctx.logger.info({ ...result }, "sweep")
   return result
 }

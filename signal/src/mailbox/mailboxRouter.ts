@@ -26,6 +26,8 @@ export function createMailboxRouter(ctx: AppContext): Router {
     async (req, res) => {
       const sender = authenticatedDevice(res)
       const { deviceId: to } = recipientParams.parse(req.params)
+      // Nothing legitimate mails itself; a device filling its own mailbox would stall its hub's outbox.
+      if (to === sender.deviceId) throw new ApiError("FORBIDDEN", "a device may not mail itself")
       // Same answer for an unknown recipient and a stranger: device ids are not to be probed.
       if (!(await ctx.store.shareSpace(sender.deviceId, to))) {
         throw new ApiError("FORBIDDEN", "sender and recipient share no space")

@@ -6,6 +6,8 @@ export interface Announcement {
   /** Opaque to the relay (standard base64): a display name, possibly encrypted by the clients. */
   name: string
   deviceId: DeviceId
+  /** When the announcing device registered: an older hub wins a place over a younger one. */
+  deviceCreatedAt: number
   announcedAt: number
   expiresAt: number
 }
@@ -17,7 +19,11 @@ export type AnnounceResult = { kind: "ok" } | { kind: "full" } | { kind: "taken"
  * written to disk. One process only; several relay processes would share it through e.g. Redis.
  */
 export interface AnnouncementStore {
-  /** Adds or refreshes (same device, same room) an announcement; `full` past `maxPerGroup`. */
+  /**
+   * Adds or refreshes (same device, same room) an announcement. A device holds one per group: a new room
+   * replaces its earlier one. Past `maxPerGroup`, the announcement of the most recently registered device
+   * gives way to one of a device registered before it; otherwise `full`.
+   */
   put(group: string, announcement: Announcement, maxPerGroup: number, now: number): AnnounceResult
   /** Live announcements of the group, newest first. */
   list(group: string, now: number): Announcement[]
@@ -53,7 +59,21 @@ export class MemoryAnnouncementStore implements AnnouncementStore {
     let entries = this.#live(group, now)
     const existing = entries?.get(announcement.roomId)
     if (existing !== undefined && existing.deviceId !== announcement.deviceId) return { kind: "taken" }
-    if (existing === undefined && (entries?.size ?? 0) >= maxPerGroup) return { kind: "full" }
+    if (entries !== undefined && existing === undefined) {
+      // One device, one announcement: many rooms of one announcer must not push the others out.
+      for (const [roomId, a] of entries) if (a.deviceId === announcement.deviceId) entries.delete(roomId)
+      if (entries.size >= maxPerGroup) {
+        // Full: a flood of freshly registered devices cannot hide a hub registered before them.
+        let youngest: Announcement | undefined
+        for (const a of entries.values()) {
+          if (youngest === undefined || a.deviceCreatedAt > youngest.deviceCreatedAt) youngest = a
+        }
+        if (youngest === undefined || youngest.deviceCreatedAt <= announcement.deviceCreatedAt) {
+          return { kind: "full" }
+        }
+        entries.delete(youngest.roomId)
+      }
+    }
     if (entries === undefined) {
       if (this.#groups.size >= this.#maxGroups) this.purge(now)
       if (this.#groups.size >= this.#maxGroups) return { kind: "full" }

@@ -30,10 +30,21 @@ export function createAnnouncementsRouter(ctx: AppContext): Router {
     }
     const now = ctx.now()
     const expiresAt = now + ctx.config.announcementTtlMs
+    // Announcing a room claims it: phones that write into it consent to join this hub's space.
+    const claimed = await ctx.store.claimRoom(roomId, device.deviceId, now, ctx.config.roomTtlMs)
+    if (claimed.kind === "expired") throw new ApiError("ROOM_EXPIRED", "pairing room expired")
+    if (claimed.kind === "taken") throw new ApiError("FORBIDDEN", "another device announced this room")
     const group = addressGroup(ctx.clientAddress(req))
     const result = ctx.announcements.put(
       group,
-      { roomId, name, deviceId: device.deviceId, announcedAt: now, expiresAt },
+      {
+        roomId,
+        name,
+        deviceId: device.deviceId,
+        deviceCreatedAt: device.createdAt,
+        announcedAt: now,
+        expiresAt,
+      },
       ctx.config.maxAnnouncementsPerAddress,
       now,
     )

@@ -16,7 +16,9 @@ function roomKey(roomId: RoomId): string {
 
 /**
  * Pairing rooms: short-lived, append-only message lists any authenticated device can use if it knows
- * the room id. They only introduce devices; the clients authenticate the pairing end to end.
+ * the room id. They only introduce devices; the clients authenticate the pairing end to end. A room a hub
+ * claimed (`PUT /rooms/:roomId/owner`, or by announcing it) records, for each device that writes into it,
+ * that device's consent to be added to the hub's space.
  */
 export function createRoomsRouter(ctx: AppContext): Router {
   const router = Router()
@@ -39,6 +41,7 @@ export function createRoomsRouter(ctx: AppContext): Router {
         body: req.body as Buffer,
         ttlMs: ctx.config.roomTtlMs,
         maxMessages: ctx.config.maxRoomMessages,
+        consentTtlMs: ctx.config.joinConsentTtlMs,
       })
       if (result.kind === "expired") throw new ApiError("ROOM_EXPIRED", "pairing room expired")
       if (result.kind === "full") throw new ApiError("ROOM_FULL", "pairing room is full")
@@ -46,6 +49,19 @@ export function createRoomsRouter(ctx: AppContext): Router {
       res.status(201).json({ seq: result.seq })
     },
   )
+
+  // A hub claims the room of its invite before handing the invite out: a device that then writes into it
+  // consents to join that hub's space, and only that hub's (docs/04-relay.md "Joining a space").
+  router.put("/rooms/:roomId/owner", auth, async (req, res) => {
+    const device = authenticatedDevice(res)
+    if (device.kind !== "hub") throw new ApiError("FORBIDDEN", "only a hub may claim a pairing room")
+    const { roomId } = roomParams.parse(req.params)
+    await purge()
+    const result = await ctx.store.claimRoom(roomId, device.deviceId, ctx.now(), ctx.config.roomTtlMs)
+    if (result.kind === "expired") throw new ApiError("ROOM_EXPIRED", "pairing room expired")
+    if (result.kind === "taken") throw new ApiError("FORBIDDEN", "the room is another device's")
+    res.status(204).end()
+  })
 
   router.get("/rooms/:roomId/messages", auth, async (req, res) => {
     const { roomId } = roomParams.parse(req.params)

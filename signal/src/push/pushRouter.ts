@@ -97,6 +97,13 @@ export function createPushRouter(ctx: AppContext): Router {
     const { spaceId } = spaceParams.parse(req.params)
     await requireOwner(ctx.store, spaceId, caller.deviceId)
     const request = pushRequestSchema.parse(req.body)
+    const taken = ctx.pushLimiter.take(spaceId)
+    if (!taken.ok) {
+      ctx.metrics.rateLimited.inc({ scope: "push" })
+      throw new ApiError("RATE_LIMITED", "too many pushes for this space", {
+        "Retry-After": String(Math.ceil(taken.retryAfterMs / 1000)),
+      })
+    }
     const payload = Buffer.from(request.payload, "base64")
     if (payload.byteLength === 0) throw new ApiError("VALIDATION", "empty payload")
     if (payload.byteLength > ctx.config.maxPushPayloadBytes) {
@@ -104,7 +111,10 @@ export function createPushRouter(ctx: AppContext): Router {
     }
     const members = new Set(await ctx.store.listSpaceDevices(spaceId))
     members.delete(caller.deviceId)
-    const targets = request.to === undefined ? [...members] : request.to.filter((d) => members.has(d))
+    // Bounded fan-out: at most one request per device of the space, each device once.
+    const targets = (
+      request.to === undefined ? [...members] : [...new Set(request.to)].filter((d) => members.has(d))
+    ).slice(0, ctx.config.maxMembersPerSpace)
     const subscriptions = await ctx.store.listPushSubscriptions(targets)
     const options = { ttlSeconds: request.ttlSeconds ?? 24 * 3600, urgency: request.urgency ?? "high" }
     const outcomes = await Promise.all(

@@ -21,10 +21,10 @@ export function createRtcRouter(ctx: AppContext): Router {
 
   router.get("/rtc/ice-servers", auth, async (_req, res) => {
     const device = authenticatedDevice(res)
-    // Anyone may register a device, so TURN credentials (a relay that forwards anything) go only to
-    // devices of a space: a hub, or a phone its hub added (and has not removed). Others get the list
-    // without the relay entries.
-    const inSpace = await ctx.store.shareSpace(device.deviceId, device.deviceId)
+    // Anyone may register a device and a hub may create a space, so TURN credentials (a relay that
+    // forwards anything) go only to devices of a household in use: a space a hub owns with at least one
+    // phone that confirmed its pairing (and was not removed). Others get the list without relay entries.
+    const inSpace = await ctx.store.inActiveSpace(device.deviceId)
     const servers = inSpace ? ctx.config.iceServers : ctx.config.iceServers.filter((s) => !isTurnServer(s))
     const iceServers = iceServersFor(servers, device.deviceId, {
       turnSecret: ctx.config.turnSecret,

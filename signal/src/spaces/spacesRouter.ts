@@ -19,6 +19,10 @@ export function createSpacesRouter(ctx: AppContext): Router {
   router.post("/spaces", auth, async (_req, res) => {
     const device = authenticatedDevice(res)
     if (device.kind !== "hub") throw new ApiError("FORBIDDEN", "only a hub may create a space")
+    // Each space may hold a quota of blobs: a hub founds one, and a few more after a reset at most.
+    if ((await ctx.store.countOwnedSpaces(device.deviceId)) >= ctx.config.maxSpacesPerHub) {
+      throw new ApiError("FORBIDDEN", `a hub may own ${ctx.config.maxSpacesPerHub} spaces at most`)
+    }
     const spaceId = createSpaceId()
     await ctx.store.createSpace({ spaceId, ownerId: device.deviceId, createdAt: ctx.now() })
     ctx.logger.info({ spaceId, ownerId: device.deviceId }, "space created")
@@ -29,10 +33,20 @@ export function createSpacesRouter(ctx: AppContext): Router {
     const caller = authenticatedDevice(res)
     const { spaceId, deviceId } = memberParams.parse(req.params)
     await requireOwner(ctx.store, spaceId, caller.deviceId)
-    if ((await ctx.store.getDevice(deviceId)) === undefined)
-      throw new ApiError("NOT_FOUND", "device not found")
     const pending = pendingQuery.parse(req.query).pending === "1"
-    await ctx.store.putMember(spaceId, deviceId, ctx.now(), { pending })
+    if ((await ctx.store.getRole(spaceId, deviceId)) === undefined) {
+      // The device must have asked this hub to let it in (posted to its pairing room): nobody enrolls a
+      // device of another household. One answer for "unknown" and "did not ask": ids are not probed.
+      if (!(await ctx.store.hasJoinConsent(deviceId, caller.deviceId, ctx.now()))) {
+        throw new ApiError("FORBIDDEN", "the device has not asked to join this space")
+      }
+      if ((await ctx.store.countMembers(spaceId, deviceId)) >= ctx.config.maxMembersPerSpace) {
+        throw new ApiError("FORBIDDEN", `a space may hold ${ctx.config.maxMembersPerSpace} devices at most`)
+      }
+      await ctx.store.putMember(spaceId, deviceId, ctx.now(), { pending })
+      // One request, one membership: a later removal is final.
+      if (!pending) await ctx.store.consumeJoinConsent(deviceId, caller.deviceId)
+    }
     ctx.logger.info({ spaceId, deviceId, pending }, "member added")
     res.status(204).end()
   })

@@ -61,6 +61,9 @@ export interface StoreStats {
 }
 export type RoomAppendResult = { kind: "ok"; seq: number } | { kind: "full" } | { kind: "expired" }
 
+/** `taken`: another device claimed the room; `expired`: the room is over. */
+export type RoomClaimResult = { kind: "ok" } | { kind: "taken" } | { kind: "expired" }
+
 /**
  * Metadata of the relay: devices, spaces, memberships, which blobs belong to which space, mailboxes
  * and pairing rooms. Asynchronous so that a networked database can implement it; every method is
@@ -92,6 +95,23 @@ export interface MetaStore {
   deleteMember(spaceId: SpaceId, deviceId: DeviceId): Promise<void>
   /** True when some space has both devices in it (as owner or member). */
   shareSpace(a: DeviceId, b: DeviceId): Promise<boolean>
+  /**
+   * True when the device is the owner or a full member of a space that a hub owns and at least one phone
+   * is a full member of: a household in use, not a space someone made for the relay's services.
+   */
+  inActiveSpace(deviceId: DeviceId): Promise<boolean>
+  /** Spaces the device owns. */
+  countOwnedSpaces(ownerId: DeviceId): Promise<number>
+  /** Members of the space (pending ones included) other than `except`, the owner not counted. */
+  countMembers(spaceId: SpaceId, except?: DeviceId): Promise<number>
+
+  /**
+   * True when `deviceId` consented, before `now` expired it, to being added to a space of `ownerId`:
+   * it posted to a pairing room that `ownerId` claimed (`appendRoomMessage`).
+   */
+  hasJoinConsent(deviceId: DeviceId, ownerId: DeviceId, now: number): Promise<boolean>
+  /** Uses the consent up (the device became a full member). Idempotent. */
+  consumeJoinConsent(deviceId: DeviceId, ownerId: DeviceId): Promise<void>
 
   /** Every device of the space: the owner and the members. Empty for an unknown space. */
   listSpaceDevices(spaceId: SpaceId): Promise<DeviceId[]>
@@ -143,8 +163,19 @@ export interface MetaStore {
   listMailbox(to: DeviceId, after: number, limit: number): Promise<StoredMessage[]>
   /** Deletes the messages with seq ≤ upTo; returns how many. */
   ackMailbox(to: DeviceId, upTo: number): Promise<number>
+  /** Deletes every mailbox's messages sent at or before `sentUpTo`; returns how many. */
+  expireMailbox(sentUpTo: number): Promise<number>
 
-  /** Appends to a room, creating it (expiring at sentAt + ttlMs) on first use. */
+  /**
+   * Makes `ownerId` the room's owner, creating the room (expiring at now + ttlMs) if it does not exist.
+   * Idempotent for the same owner; `taken` for another.
+   */
+  claimRoom(roomId: RoomId, ownerId: DeviceId, now: number, ttlMs: number): Promise<RoomClaimResult>
+
+  /**
+   * Appends to a room, creating it (expiring at sentAt + ttlMs) on first use. When another device owns
+   * the room, the sender's consent to join the owner's space is recorded, expiring at sentAt + consentTtlMs.
+   */
   appendRoomMessage(message: {
     roomId: RoomId
     from: DeviceId
@@ -152,10 +183,14 @@ export interface MetaStore {
     body: Uint8Array
     ttlMs: number
     maxMessages: number
+    consentTtlMs: number
   }): Promise<RoomAppendResult>
   /** Messages with seq > after, oldest first, at most `limit`; empty when the room expired at `now`. */
   listRoomMessages(roomId: RoomId, after: number, limit: number, now: number): Promise<StoredMessage[]>
-  /** Deletes the messages of rooms expired at `now`, and forgets rooms expired for `tombstoneMs`. */
+  /**
+   * Deletes the messages of rooms expired at `now`, forgets rooms expired for `tombstoneMs`, and expired
+   * join consents.
+   */
   purgeRooms(now: number, tombstoneMs: number): Promise<void>
 
   /** Sets the device's one push subscription (replacing any earlier one). */

@@ -30,7 +30,7 @@ describe("SqliteMetaStore", () => {
 
     const db = new Database(path)
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal")
-    expect(db.pragma("user_version", { simple: true })).toBe(3)
+    expect(db.pragma("user_version", { simple: true })).toBe(4)
     db.close()
   })
 

@@ -9,12 +9,13 @@ import type {
   PushSubscriptionRecord,
   PutBlobRefResult,
   RoomAppendResult,
+  RoomClaimResult,
   SpaceRole,
   StoreStats,
   StoredMessage,
 } from "./metaStore.ts"
 
-const schemaVersion = 3
+const schemaVersion = 4
 
 const schema = `
 CREATE TABLE IF NOT EXISTS devices (
@@ -103,6 +104,19 @@ CREATE TABLE IF NOT EXISTS push_subscriptions (
   `
 ALTER TABLE members ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
 `,
+  // Version 4 (issue 14): a device joins a space only with its consent, given by posting to a pairing room
+  // the space's owner claimed; mailboxes expire by age.
+  `
+ALTER TABLE rooms ADD COLUMN owner_id TEXT;
+CREATE TABLE IF NOT EXISTS join_consents (
+  device_id  TEXT NOT NULL,
+  owner_id   TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (device_id, owner_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS join_consents_by_expiry ON join_consents (expires_at);
+CREATE INDEX IF NOT EXISTS mailbox_by_sent ON mailbox (sent_at);
+`,
 ]
 
 interface DeviceRow {
@@ -182,6 +196,30 @@ function prepareStatements(db: Database.Database) {
             b AS (SELECT space_id FROM spaces WHERE owner_id = ? UNION SELECT space_id FROM members WHERE device_id = ?)
        SELECT 1 AS one FROM a JOIN b USING (space_id) LIMIT 1`,
     ),
+    inActiveSpace: db.prepare<[string, string], { one: number }>(
+      `SELECT 1 AS one FROM spaces s JOIN devices o ON o.device_id = s.owner_id AND o.kind = 'hub'
+       WHERE (s.owner_id = ? OR EXISTS
+               (SELECT 1 FROM members m WHERE m.space_id = s.space_id AND m.device_id = ? AND m.pending = 0))
+         AND EXISTS (SELECT 1 FROM members m JOIN devices d ON d.device_id = m.device_id AND d.kind = 'phone'
+                     WHERE m.space_id = s.space_id AND m.pending = 0)
+       LIMIT 1`,
+    ),
+    countOwned: db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM spaces WHERE owner_id = ?"),
+    countMembers: db.prepare<[string, string], { n: number }>(
+      "SELECT count(*) AS n FROM members WHERE space_id = ? AND device_id != ?",
+    ),
+    hasConsent: db.prepare<[string, string, number], { one: number }>(
+      "SELECT 1 AS one FROM join_consents WHERE device_id = ? AND owner_id = ? AND expires_at > ?",
+    ),
+    putConsent: db.prepare<[string, string, number], void>(
+      `INSERT INTO join_consents (device_id, owner_id, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (device_id, owner_id) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`,
+    ),
+    deleteConsent: db.prepare<[string, string], void>(
+      "DELETE FROM join_consents WHERE device_id = ? AND owner_id = ?",
+    ),
+    purgeConsents: db.prepare<[number], void>("DELETE FROM join_consents WHERE expires_at <= ?"),
+    expireMailbox: db.prepare<[number], void>("DELETE FROM mailbox WHERE sent_at <= ?"),
     spaceDevices: db.prepare<[string, string], { device_id: string }>(
       `SELECT owner_id AS device_id FROM spaces WHERE space_id = ?
        UNION SELECT device_id FROM members WHERE space_id = ? AND pending = 0`,
@@ -273,12 +311,13 @@ function prepareStatements(db: Database.Database) {
       "SELECT seq, sender_id, sent_at, body FROM mailbox WHERE recipient_id = ? AND seq > ? ORDER BY seq LIMIT ?",
     ),
     ackMailbox: db.prepare<[string, number], void>("DELETE FROM mailbox WHERE recipient_id = ? AND seq <= ?"),
-    room: db.prepare<[string], { expires_at: number; last_seq: number }>(
-      "SELECT expires_at, last_seq FROM rooms WHERE room_id = ?",
+    room: db.prepare<[string], { expires_at: number; last_seq: number; owner_id: string | null }>(
+      "SELECT expires_at, last_seq, owner_id FROM rooms WHERE room_id = ?",
     ),
-    insertRoom: db.prepare<[string, number, number], void>(
-      "INSERT INTO rooms (room_id, created_at, expires_at) VALUES (?, ?, ?)",
+    insertRoom: db.prepare<[string, number, number, string | null], void>(
+      "INSERT INTO rooms (room_id, created_at, expires_at, owner_id) VALUES (?, ?, ?, ?)",
     ),
+    setRoomOwner: db.prepare<[string, string], void>("UPDATE rooms SET owner_id = ? WHERE room_id = ?"),
     bumpRoomSeq: db.prepare<[number, string], void>("UPDATE rooms SET last_seq = ? WHERE room_id = ?"),
     insertRoomMessage: db.prepare<[string, number, string, number, Uint8Array], void>(
       "INSERT INTO room_messages (room_id, seq, sender_id, sent_at, body) VALUES (?, ?, ?, ?, ?)",
@@ -343,15 +382,39 @@ function appendMailbox(q: Statements, m: MailboxAppend): MailboxAppendResult {
 function appendRoomMessage(q: Statements, m: RoomAppend): RoomAppendResult {
   let room = q.room.get(m.roomId)
   if (room === undefined) {
-    q.insertRoom.run(m.roomId, m.sentAt, m.sentAt + m.ttlMs)
-    room = { expires_at: m.sentAt + m.ttlMs, last_seq: 0 }
+    q.insertRoom.run(m.roomId, m.sentAt, m.sentAt + m.ttlMs, null)
+    room = { expires_at: m.sentAt + m.ttlMs, last_seq: 0, owner_id: null }
   }
   if (room.expires_at <= m.sentAt) return { kind: "expired" }
   if (room.last_seq >= m.maxMessages) return { kind: "full" }
   const seq = room.last_seq + 1
   q.bumpRoomSeq.run(seq, m.roomId)
   q.insertRoomMessage.run(m.roomId, seq, m.from, m.sentAt, m.body)
+  // Writing into a hub's pairing room is asking that hub to be let in: the only way a device consents.
+  if (room.owner_id !== null && room.owner_id !== m.from) {
+    q.putConsent.run(m.from, room.owner_id, m.sentAt + m.consentTtlMs)
+  }
   return { kind: "ok", seq }
+}
+
+function claimRoom(
+  q: Statements,
+  roomId: string,
+  ownerId: string,
+  now: number,
+  ttlMs: number,
+): RoomClaimResult {
+  const room = q.room.get(roomId)
+  if (room === undefined) {
+    q.insertRoom.run(roomId, now, now + ttlMs, ownerId)
+    return { kind: "ok" }
+  }
+  if (room.expires_at <= now) return { kind: "expired" }
+  if (room.owner_id === ownerId) return { kind: "ok" }
+  // A room someone else wrote to first (or claimed) is not this hub's to take over.
+  if (room.owner_id !== null || room.last_seq > 0) return { kind: "taken" }
+  q.setRoomOwner.run(ownerId, roomId)
+  return { kind: "ok" }
 }
 
 /**
@@ -371,6 +434,7 @@ export class SqliteMetaStore implements MetaStore {
     appendMailbox: Database.Transaction<(m: MailboxAppend) => MailboxAppendResult>
     appendMailboxBatch: Database.Transaction<(ms: readonly MailboxAppend[]) => MailboxAppendResult[]>
     appendRoomMessage: Database.Transaction<(m: RoomAppend) => RoomAppendResult>
+    claimRoom: Database.Transaction<(r: string, o: string, now: number, ttl: number) => RoomClaimResult>
     purgeRooms: Database.Transaction<(now: number, tombstoneMs: number) => void>
     putBlobRef: Database.Transaction<(ref: BlobRefPut) => PutBlobRefResult>
     setBlobRecipients: Database.Transaction<(s: string, b: string, r: readonly string[]) => boolean>
@@ -391,9 +455,13 @@ export class SqliteMetaStore implements MetaStore {
         ms.map((m) => appendMailbox(q, m)),
       ),
       appendRoomMessage: db.transaction((m: RoomAppend) => appendRoomMessage(q, m)),
+      claimRoom: db.transaction((roomId: string, ownerId: string, now: number, ttlMs: number) =>
+        claimRoom(q, roomId, ownerId, now, ttlMs),
+      ),
       purgeRooms: db.transaction((now: number, tombstoneMs: number) => {
         q.purgeRoomMessages.run(now)
         q.purgeRooms.run(now - tombstoneMs)
+        q.purgeConsents.run(now)
       }),
       putBlobRef: db.transaction((ref: BlobRefPut) => putBlobRef(q, ref)),
       setBlobRecipients: db.transaction((spaceId: string, blobId: string, recipients: readonly string[]) => {
@@ -482,6 +550,26 @@ export class SqliteMetaStore implements MetaStore {
 
   async shareSpace(a: DeviceId, b: DeviceId): Promise<boolean> {
     return this.#q.shareSpace.get(a, a, b, b) !== undefined
+  }
+
+  async inActiveSpace(deviceId: DeviceId): Promise<boolean> {
+    return this.#q.inActiveSpace.get(deviceId, deviceId) !== undefined
+  }
+
+  async countOwnedSpaces(ownerId: DeviceId): Promise<number> {
+    return this.#q.countOwned.get(ownerId)?.n ?? 0
+  }
+
+  async countMembers(spaceId: SpaceId, except?: DeviceId): Promise<number> {
+    return this.#q.countMembers.get(spaceId, except ?? "")?.n ?? 0
+  }
+
+  async hasJoinConsent(deviceId: DeviceId, ownerId: DeviceId, now: number): Promise<boolean> {
+    return this.#q.hasConsent.get(deviceId, ownerId, now) !== undefined
+  }
+
+  async consumeJoinConsent(deviceId: DeviceId, ownerId: DeviceId): Promise<void> {
+    this.#q.deleteConsent.run(deviceId, ownerId)
   }
 
   async listSpaceDevices(spaceId: SpaceId): Promise<DeviceId[]> {
@@ -576,6 +664,14 @@ export class SqliteMetaStore implements MetaStore {
 
   async ackMailbox(to: DeviceId, upTo: number): Promise<number> {
     return this.#q.ackMailbox.run(to, upTo).changes
+  }
+
+  async expireMailbox(sentUpTo: number): Promise<number> {
+    return this.#q.expireMailbox.run(sentUpTo).changes
+  }
+
+  async claimRoom(roomId: RoomId, ownerId: DeviceId, now: number, ttlMs: number): Promise<RoomClaimResult> {
+    return this.#tx.claimRoom.immediate(roomId, ownerId, now, ttlMs)
   }
 
   async appendRoomMessage(message: RoomAppend): Promise<RoomAppendResult> {

@@ -4,6 +4,7 @@ import { WebSocketServer, type RawData, type WebSocket } from "ws"
 import { z } from "zod"
 import { ApiError, type ErrorCode } from "../errors.ts"
 import { findDeviceByToken } from "../http/auth.ts"
+import { addressGroup } from "../http/clientAddress.ts"
 import type { AppContext } from "../http/context.ts"
 import { pageSize } from "../http/longPoll.ts"
 import { encodeWireMessage } from "../http/wireMessage.ts"
@@ -315,7 +316,7 @@ export function createSocketServer(ctx: AppContext): SocketServer {
       if (path !== webSocketPath) return refuse(socket, 404, "NOT_FOUND", "no websocket endpoint here")
       if (closed) return refuse(socket, 503, "UNAVAILABLE", "shutting down")
       const address = ctx.clientAddress(req)
-      const taken = ctx.addressLimiter.take(`address:${address}`)
+      const taken = ctx.addressLimiter.take(`address:${addressGroup(address)}`)
       if (!taken.ok) {
         metrics.rateLimited.inc({ scope: "address" })
         return refuse(socket, 429, "RATE_LIMITED", "too many requests from this address", {
