@@ -10,7 +10,14 @@ requirePrograms(["ffmpeg"])
 buildWebIfStale()
 
 const level = process.env.LOG_LEVEL ?? "warn"
-const env = { ...process.env, LOG_LEVEL: level, SIGNAL_LOG_LEVEL: process.env.SIGNAL_LOG_LEVEL ?? level }
+// The hub's output reaches this terminal through a pipe: it may print the pairing link here (it never does
+// into a service's log by default).
+const env = {
+  ...process.env,
+  LOG_LEVEL: level,
+  SIGNAL_LOG_LEVEL: process.env.SIGNAL_LOG_LEVEL ?? level,
+  VIGIL_PAIRING_LINK_ON_STDOUT: "1",
+}
 const children = []
 
 function run(name, args, onLine, { stdin = "ignore" } = {}) {
