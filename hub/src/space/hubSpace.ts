@@ -1489,12 +1489,16 @@ export class HubSpace {
    * (issue 14 finding 14). Blobs past the retention are deleted at most once an hour, after an upload.
    */
   private async uploadBlob(blobId: string, bytes: Uint8Array) {
+    // The phones it is for: when every one of them has deleted it, signal deletes it (a phone's delete only
+    // withdraws its own claim; the hub's retention deletes the rest).
+    const phones = this.doc.phones.map((p) => p.deviceId)
+    const recipients = phones.length > 0 ? { recipients: phones } : {}
     try {
-      await this.client.putBlob(this.spaceId, blobId, bytes)
+      await this.client.putBlob(this.spaceId, blobId, bytes, recipients)
     } catch (err) {
       if (!(err instanceof SignalError && err.code === "QUOTA_EXCEEDED")) throw err
       await this.deleteRelayBlobs({ needBytes: bytes.length })
-      await this.client.putBlob(this.spaceId, blobId, bytes)
+      await this.client.putBlob(this.spaceId, blobId, bytes, recipients)
     }
     if (Date.now() - this.relayPrunedAt > 3600_000) {
       this.relayPrunedAt = Date.now()

@@ -880,7 +880,10 @@ export class PhoneSpace {
     }
   }
 
-  /** Deletes an event's clip and picture at signal (any device of the space may); gone already is fine. */
+  /**
+   * Withdraws this phone's claim on an event's clip and picture at signal; signal deletes them once every
+   * phone they were for has (or the hub's retention does). Gone already is fine.
+   */
   async deleteMedia(event: EventRecord): Promise<void> {
     for (const blobId of [event.blobId, event.thumbnail?.blobId]) {
       if (!blobId) continue
