@@ -78,6 +78,38 @@ const configOptions = {
   name: { type: "string" },
 } as const
 
+/** The config file with the command line's overrides (the options every command shares). */
+function configFromOptions(values: {
+  config?: string
+  signal?: string
+  "web-url"?: string
+  "data-dir"?: string
+  name?: string
+}): Promise<HubConfig> {
+  return loadHubConfig(values.config, {
+    signalUrl: values.signal,
+    webUrl: values["web-url"],
+    dataDir: values["data-dir"],
+    name: values.name,
+  })
+}
+
+/** The hub's space as its config describes it (a new one is founded on the configured ciphersuite). */
+function openHubSpace(config: HubConfig, logger: ReturnType<typeof createLogger>): Promise<HubSpace> {
+  return HubSpace.open({
+    dataDir: resolve(config.dataDir),
+    signalUrl: config.signalUrl,
+    webUrl: config.webUrl,
+    hubName: config.name,
+    logger,
+    cameras: config.cameras,
+    suite:
+      config.ciphersuite === "xwing"
+        ? "MLS_256_XWING_AES256GCM_SHA512_Ed25519"
+        : "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519",
+  })
+}
+
 /** `hub pair` and `hub status`: the options they share with `hub start`. */
 async function runSpaceCommand(command: "pair" | "status", argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -92,12 +124,7 @@ async function runSpaceCommand(command: "pair" | "status", argv: string[]): Prom
     console.log(usage)
     return 0
   }
-  const config = await loadHubConfig(values.config, {
-    signalUrl: values.signal,
-    webUrl: values["web-url"],
-    dataDir: values["data-dir"],
-    name: values.name,
-  })
+  const config = await configFromOptions(values)
   const dataDir = resolve(config.dataDir)
   if (command === "status") return printResult(await runStatusCommand(dataDir))
   const prompt = hasConsoleInput() ? new ConsolePrompt(process.stdin) : undefined
@@ -112,19 +139,7 @@ async function runSpaceCommand(command: "pair" | "status", argv: string[]): Prom
           return line === undefined ? undefined : /^y(es)?$/i.test(line)
         }
       : undefined,
-    openSpace: () =>
-      HubSpace.open({
-        dataDir,
-        signalUrl: config.signalUrl,
-        webUrl: config.webUrl,
-        hubName: config.name,
-        logger: createLogger("hub"),
-        cameras: config.cameras,
-        suite:
-          config.ciphersuite === "xwing"
-            ? "MLS_256_XWING_AES256GCM_SHA512_Ed25519"
-            : "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519",
-      }),
+    openSpace: () => openHubSpace(config, createLogger("hub")),
   })
 }
 
@@ -159,25 +174,12 @@ async function runPhones(argv: string[]): Promise<number> {
     console.log(usage)
     return 0
   }
-  const config = await loadHubConfig(values.config, {
-    signalUrl: values.signal,
-    webUrl: values["web-url"],
-    dataDir: values["data-dir"],
-    name: values.name,
-  })
+  const config = await configFromOptions(values)
   const dataDir = resolve(config.dataDir)
   return printResult(
     await runPhonesCommand(positionals, {
       dataDir,
-      openSpace: () =>
-        HubSpace.open({
-          dataDir,
-          signalUrl: config.signalUrl,
-          webUrl: config.webUrl,
-          hubName: config.name,
-          logger: createLogger("hub"),
-          cameras: config.cameras,
-        }),
+      openSpace: () => openHubSpace(config, createLogger("hub")),
     }),
   )
 }
@@ -225,12 +227,7 @@ async function main(argv: string[]): Promise<number> {
 
   let config: HubConfig
   try {
-    config = await loadHubConfig(values.config, {
-      signalUrl: values.signal,
-      webUrl: values["web-url"],
-      dataDir: values["data-dir"],
-      name: values.name,
-    })
+    config = await configFromOptions(values)
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`hub: ${err.message}`)
@@ -260,18 +257,7 @@ async function main(argv: string[]): Promise<number> {
   await Promise.all([chmod(dataDir, 0o700), chmod(workDir, 0o700)])
   let space: HubSpace
   try {
-    space = await HubSpace.open({
-      dataDir,
-      signalUrl: config.signalUrl,
-      webUrl: config.webUrl,
-      hubName: config.name,
-      logger: log,
-      cameras: config.cameras,
-      suite:
-        config.ciphersuite === "xwing"
-          ? "MLS_256_XWING_AES256GCM_SHA512_Ed25519"
-          : "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519",
-    })
+    space = await openHubSpace(config, log)
   } catch (err) {
     console.error(`hub: cannot reach signal at ${config.signalUrl}: ${(err as Error).message}`)
     return 1
