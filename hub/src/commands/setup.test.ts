@@ -106,6 +106,7 @@ describe("runSetup", () => {
       ask,
       print: () => {},
       checkRelay: () => Promise.resolve(undefined),
+      probeCamera: () => Promise.reject(new Error("no camera is asked for")),
     })
     expect(code).toBe(1)
     expect(asked.some((q) => q.includes("[Cabin]"))).toBe(true)

@@ -17,7 +17,7 @@ export interface SetupDeps {
   /** Checks the relay; resolves undefined when it answers, else a sentence saying what is wrong. */
   checkRelay?: (url: string) => Promise<string | undefined>
   /** Opens a camera's stream; resolves what was found, or a reason a person can act on. */
-  probeCamera?: (url: string) => Promise<ProbeResult>
+  probeCamera: (url: string) => Promise<ProbeResult>
 }
 
 export type ProbeResult = { ok: true; summary: string } | { ok: false; reason: string }
@@ -201,9 +201,7 @@ export async function runSetup(deps: SetupDeps): Promise<number> {
       camera = { id: "camera-1", name: "Camera 1", kind: "v4l2", device: text }
     else if (/^rtsps?:\/\/\S+$/i.test(text)) {
       deps.print("  Opening the stream…")
-      const probe = await (
-        deps.probeCamera ?? (() => Promise.resolve({ ok: true, summary: "not checked" } as ProbeResult))
-      )(text)
+      const probe = await deps.probeCamera(text)
       if (!probe.ok) {
         deps.print(`  ${probe.reason}`)
         continue
