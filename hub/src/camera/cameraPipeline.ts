@@ -14,7 +14,7 @@ import { muxClip } from "../record/clipMuxer.ts"
 import { estimateFrameRate, FrameRateMeter } from "../record/frameRate.ts"
 import { encodeThumbnail } from "../record/thumbnail.ts"
 import type { ClipToDeliver } from "../space/hubSpace.ts"
-import { captureConfigOf, knownFrameRate, motionOptionsOf } from "./captureConfig.ts"
+import { captureConfigOf, knownFrameRate, motionOptionsOf, notifiesFor } from "./captureConfig.ts"
 
 export interface CameraPipelineDeps {
   ffmpegPath: string
@@ -131,7 +131,9 @@ export function startCameraPipeline(camera: HubCameraConfig, deps: CameraPipelin
     }
   }
 
-  const notifies = new Set<string>(camera.notify)
+  const notifies = notifiesFor(camera)
+  /** Thumbnails started for pictures with a new object in them, before it is confirmed. */
+  const earlyThumbnails = new WeakMap<RgbImage, Promise<Uint8Array | undefined>>()
   const detection = deps.detection ?? {}
   const classifier = new EventClassifier({
     detector: camera.detectObjects ? deps.detector : undefined,
@@ -145,6 +147,9 @@ export function startCameraPipeline(camera: HubCameraConfig, deps: CameraPipelin
     },
     filters: detection.labels,
     logger: log,
+    onCandidatePicture: (image) => {
+      if (deps.onSighting) earlyThumbnails.set(image, thumbnailOf(image))
+    },
     grabFrame: async () => {
       const units = currentGop
       const last = units.at(-1)
@@ -163,10 +168,10 @@ export function startCameraPipeline(camera: HubCameraConfig, deps: CameraPipelin
         `${sighting.label} seen`,
       )
       const report = deps.onSighting
-      if (!report || !notifies.has(sighting.label)) return
+      if (!report || !notifies(sighting.label)) return
       // The clip being recorded now is the one that will replace this sighting on the phone.
       const motionStartedAt = recorder.motionStartedAt ?? sighting.eventStartedAt
-      void thumbnailOf(sighting.image).then((thumbnail) =>
+      void (earlyThumbnails.get(sighting.image) ?? thumbnailOf(sighting.image)).then((thumbnail) =>
         report({
           cameraId,
           cameraName: camera.name,
@@ -246,7 +251,7 @@ export function startCameraPipeline(camera: HubCameraConfig, deps: CameraPipelin
             box,
             at,
           })),
-          notify: notifies.has(seen.label),
+          notify: notifies(seen.label),
         })
       } catch (err) {
         log.error({ err }, "clip could not be recorded or delivered")

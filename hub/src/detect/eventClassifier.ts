@@ -1,7 +1,7 @@
 import type { Logger } from "../capture/types.ts"
 import { boxFromRegion, cropImage, detectionRegion } from "./boxes.ts"
 import { defaultDetectionFilters, filterDetections, type DetectionFilters } from "./detectionFilter.ts"
-import { changedFraction, type ChangedMask, type MotionResult } from "./motionDetector.ts"
+import type { MotionResult } from "./motionDetector.ts"
 import {
   labelPriority,
   type Detection,
@@ -10,6 +10,7 @@ import {
   type ObjectLabel,
   type RgbImage,
 } from "./objectDetector.ts"
+import { changedBetween } from "./pictureChange.ts"
 import { ObjectTracker, type ObjectTrackerOptions, type Track } from "./objectTracker.ts"
 
 /** A picture taken during motion and what the detector found in it (boxes in whole-frame coordinates). */
@@ -64,26 +65,37 @@ export interface EventClassifierOptions {
   maxBusyFraction?: number
   /** The bucket's size: how much looking may happen back to back (at an event's start). Default 2000 ms. */
   burstMs?: number
-  /** After this many looks in a row found nothing, look only every `idleIntervalMs` (trees in wind). Default 3. */
+  /** After this many looks in a row found nothing, look only every `idleIntervalMs` (trees in wind). Default 5. */
   idleAfterLooks?: number
-  /** Default 3000 ms. */
+  /** Default 2000 ms. */
   idleIntervalMs?: number
   /** Look at the motion region (grown, square), or at the whole picture. Default "motion-region". */
   area?: "motion-region" | "full-frame"
   tracker?: ObjectTrackerOptions
   filters?: DetectionFilters
-  /** Called once per object when it is confirmed. */
+  /** Called once per object when it is confirmed; its picture is the one the object was first found in. */
   onSighting?: (sighting: ObjectSighting) => void
+  /**
+   * A picture in which a new object was found: the sighting, if it is confirmed, will show this picture,
+   * so its thumbnail can be encoded while the next look confirms it (saves that time on the sighting).
+   */
+  onCandidatePicture?: (image: RgbImage) => void
   logger: Logger
   /** Default `Date.now`; used only to schedule looks. */
   now?: () => number
 }
 
 /**
- * A box is moving when at least this fraction of its pixels changed against the motion background. A
+ * A box is moving when at least this fraction of its pixels changed since the previous look's picture. A
  * walking person changes a third to most of their box; a parked car, none, or the strip a passer-by covers.
  */
 const movingFraction = 0.1
+/** Two looks are never closer than this (a look takes longer anyway; a frozen clock cannot spin). */
+const minLookGapMs = 100
+/** A picture to compare with must be at least this much older than the one looked at. */
+const minReferenceAgeMs = 250
+/** A quiet scene's picture is renewed this often (light changes), one decode each time. */
+const referenceEveryMs = 60_000
 /** A look for a pending object follows at once only while motion was seen this recently. */
 const pendingLookMs = 1000
 /** Pixels are kept for the best picture of each such stretch of time (and nothing else), for thumbnails. */
@@ -113,6 +125,14 @@ export class EventClassifier {
   private emptyLooks = 0
   private lookedInEvent = false
   private lastMotion: MotionResult | undefined
+  /** The picture each unconfirmed object was first found in (for its sighting). */
+  private readonly firstPictures = new Map<number, RgbImage>()
+  /** For each object followed, the picture of the look before it was first found: how the place looked. */
+  private readonly beforePictures = new Map<number, Picture>()
+  /** The previous look's picture: what a box is compared with to tell moving from standing. */
+  private reference: Picture | undefined
+  private referenceAt = Number.NEGATIVE_INFINITY
+  private referenceInFlight = false
   private tokensMs: number
   private tokensAt: number
   private readonly intervalMs: number
@@ -126,8 +146,8 @@ export class EventClassifier {
     this.intervalMs = options.intervalMs ?? 1000
     this.maxBusyFraction = Math.min(1, Math.max(0.05, options.maxBusyFraction ?? 0.5))
     this.burstMs = options.burstMs ?? 2000
-    this.idleAfterLooks = options.idleAfterLooks ?? 3
-    this.idleIntervalMs = options.idleIntervalMs ?? 3000
+    this.idleAfterLooks = options.idleAfterLooks ?? 5
+    this.idleIntervalMs = options.idleIntervalMs ?? 2000
     this.now = options.now ?? Date.now
     this.tracker = new ObjectTracker(options.tracker)
     this.filters = options.filters ?? defaultDetectionFilters
@@ -142,14 +162,21 @@ export class EventClassifier {
       this.emptyLooks = 0
       this.lookedInEvent = false
     }
-    if (result.ended) this.eventStartedAt = undefined
+    if (result.ended) {
+      this.eventStartedAt = undefined
+      this.referenceAt = Number.NEGATIVE_INFINITY // the scene as the event left it, once quiet again
+    }
     this.lastMotion = result
     this.maybeLook()
   }
 
   private maybeLook(): void {
     const result = this.lastMotion
-    if (!result?.motion || this.inFlight) return
+    if (!result || this.inFlight) return
+    if (!result.motion) {
+      if (!result.active && this.options.detector) this.maybeTakeReference()
+      return
+    }
     // Without a detector, one picture per event is all we need (the thumbnail).
     if (!this.options.detector && (this.eventStartedAt === undefined || this.lookedInEvent)) return
     const now = this.now()
@@ -160,12 +187,16 @@ export class EventClassifier {
       (t) => !t.confirmed && !t.stationary && now - t.lastAt < pendingLookMs,
     )
     if (pending && now - result.at > pendingLookMs) return
-    const wait = pending ? 0 : this.emptyLooks >= this.idleAfterLooks ? this.idleIntervalMs : this.intervalMs
+    const wait = pending
+      ? minLookGapMs
+      : this.emptyLooks >= this.idleAfterLooks
+        ? this.idleIntervalMs
+        : this.intervalMs
     if (now - this.lastLookAt < wait) return
     this.lastLookAt = now
     if (this.eventStartedAt !== undefined) this.lookedInEvent = true
     const region = result.region ?? { x: 0, y: 0, width: 1, height: 1 }
-    const job = this.look(region, result.changed).finally(() => {
+    const job = this.look(region).finally(() => {
       if (this.inFlight !== job) return
       this.inFlight = undefined
       // Motion frames keep coming, but a pending object should not wait up to a frame for its next look.
@@ -225,7 +256,11 @@ export class EventClassifier {
 
   /** Forgets the tracked objects (the camera restarted: positions may no longer mean the same). */
   resetTracking(): void {
+    // A clip still being finished may ask about them.
+    for (const t of this.tracker.active) if (t.confirmed) this.ended.set(t.id, t)
     this.tracker.reset()
+    this.reference = undefined
+    this.beforePictures.clear()
   }
 
   /** Everything still remembered, oldest first (for tests and status). */
@@ -241,12 +276,33 @@ export class EventClassifier {
   /** Tracks that left the tracker while a clip may still ask about them. */
   private readonly ended = new Map<number, Track>()
 
+  /**
+   * While the scene is quiet, keeps a picture of it (at most once a minute): what an object that appears
+   * with the next motion is compared with, so one that walks in and stands still is still seen arriving.
+   */
+  private maybeTakeReference(): void {
+    const now = this.now()
+    if (this.referenceInFlight || now - this.referenceAt < referenceEveryMs) return
+    this.referenceAt = now
+    this.referenceInFlight = true
+    void this.options
+      .grabFrame()
+      .then(
+        (frame) => {
+          if (frame) this.reference = frame
+          else this.referenceAt = Number.NEGATIVE_INFINITY // nothing decodable yet: try again
+        },
+        (error: unknown) => this.options.logger.debug({ err: error }, "no reference picture"),
+      )
+      .finally(() => (this.referenceInFlight = false))
+  }
+
   private refill(now: number): void {
     this.tokensMs = Math.min(this.burstMs, this.tokensMs + (now - this.tokensAt) * this.maxBusyFraction)
     this.tokensAt = now
   }
 
-  private async look(motionRegion: NormalizedBox, changed: ChangedMask | undefined): Promise<void> {
+  private async look(motionRegion: NormalizedBox): Promise<void> {
     const log = this.options.logger
     const started = this.now()
     try {
@@ -276,19 +332,38 @@ export class EventClassifier {
         } catch (error) {
           log.warn({ err: error }, "object detection failed; the event keeps its motion label")
         }
-        log.debug(
-          {
-            ms: Math.round(performance.now() - t0),
-            found: found.map((d) => `${d.className} ${d.score.toFixed(2)}`),
-          },
-          "object detection",
-        )
+        log.debug({ ms: Math.round(performance.now() - t0), found: found.length }, "object detection")
       }
       this.emptyLooks = found.length === 0 ? this.emptyLooks + 1 : 0
       const before = new Map(this.tracker.active.map((t) => [t.id, t]))
-      // Moving: enough of the box's pixels changed in the motion frame the look was started for.
-      const moving = found.map((d) => (changedFraction(changed, d.box) ?? 1) >= movingFraction)
-      const update = this.tracker.update(frame.at, found, moving)
+      // Moving: enough of the box's pixels differ from the picture before the object was first found (it
+      // came, or walked on) — or, for one there from the first look on, from the previous look's picture.
+      const change: (number | undefined)[] = []
+      const update = this.tracker.update(frame.at, found, (i, track) => {
+        const d = found[i]
+        const base = (track && this.beforePictures.get(track.id)) ?? this.reference
+        // A picture from moments ago (taken as the motion began) shows nothing moved yet: no evidence.
+        const usable = base && frame.at - base.at >= minReferenceAgeMs ? base.image : undefined
+        change[i] = d ? changedBetween(usable, frame.image, d.box) : undefined
+        return (change[i] ?? 1) >= movingFraction
+      })
+      for (const track of update.assigned) {
+        if (track?.hits === 1 && this.reference) this.beforePictures.set(track.id, this.reference)
+        if (track?.stationary) this.beforePictures.delete(track.id)
+      }
+      this.reference = { image: frame.image, at: frame.at }
+      if (found.length > 0) {
+        log.debug(
+          {
+            objects: found.map((d, i) => {
+              const t = update.assigned[i]
+              const changedPart = change[i]?.toFixed(2) ?? "?"
+              return `#${t?.id} ${d.className} ${d.score.toFixed(2)} changed ${changedPart} hits ${t?.hits}${t?.confirmed ? " confirmed" : ""}${t?.stationary ? " stationary" : ""}`
+            }),
+          },
+          "tracked",
+        )
+      }
       const after = new Set(this.tracker.active.map((t) => t.id))
       for (const [id, t] of before) if (!after.has(id) && t.confirmed) this.ended.set(id, t)
       const detections = found.map((d, i) => ({
@@ -298,8 +373,19 @@ export class EventClassifier {
       }))
       this.remember({ at: frame.at, region, detections, image: frame.image })
       const eventStartedAt = this.eventStartedAt ?? frame.at
+      let candidates = false
+      for (const track of update.assigned) {
+        if (!track || track.hits !== 1 || track.stationary || this.firstPictures.has(track.id)) continue
+        this.firstPictures.set(track.id, frame.image)
+        candidates = true
+      }
+      for (const id of this.firstPictures.keys()) if (!after.has(id)) this.firstPictures.delete(id)
+      for (const id of this.beforePictures.keys()) if (!after.has(id)) this.beforePictures.delete(id)
+      if (candidates) this.options.onCandidatePicture?.(frame.image)
       for (const track of [...update.confirmed].sort((a, b) => rank(a.label) - rank(b.label))) {
         const mine = detections.filter((d) => d.trackId === track.id)
+        const image = this.firstPictures.get(track.id) ?? frame.image
+        this.firstPictures.delete(track.id)
         this.options.onSighting?.({
           label: track.label,
           score: Math.max(...mine.map((d) => d.score)),
@@ -307,7 +393,7 @@ export class EventClassifier {
           eventStartedAt,
           trackId: track.id,
           detections: mine.map(({ label, className, score, box }) => ({ label, className, score, box })),
-          image: frame.image,
+          image,
         })
       }
     } finally {
@@ -331,6 +417,11 @@ export class EventClassifier {
     const horizon = observation.at - keepObservationsMs
     while ((this.observations[0]?.at ?? Infinity) < horizon) this.observations.shift()
   }
+}
+
+interface Picture {
+  image: RgbImage
+  at: number
 }
 
 function rank(label: ObjectLabel): number {

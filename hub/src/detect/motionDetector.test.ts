@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { MediaError } from "../capture/errors.ts"
 import type { GrayFrame } from "../capture/types.ts"
-import { changedFraction, MotionDetector, type MotionResult } from "./motionDetector.ts"
+import { MotionDetector, type MotionResult } from "./motionDetector.ts"
 
 const width = 160
 const height = 90
@@ -175,18 +175,5 @@ describe("MotionDetector", () => {
       const zoned = run(new MotionDetector({ minAreaFraction: 0.01, zones: [zone] }), tinyFrames)
       expect(zoned.some((r) => r.started)).toBe(true)
     })
-  })
-})
-
-describe("changed mask", () => {
-  it("marks the pixels that changed, so a box can be told moving or still", () => {
-    const detector = new MotionDetector()
-    detector.push(frameAt(0, scene()))
-    const result = detector.push(frameAt(1, scene({ box: { x: 40, y: 30, size: 20 } })))
-    expect(result.motion).toBe(true)
-    const where = { x: 40 / width, y: 30 / height, width: 20 / width, height: 20 / height }
-    expect(changedFraction(result.changed, where)).toBeGreaterThan(0.9)
-    expect(changedFraction(result.changed, { x: 0.7, y: 0.6, width: 0.2, height: 0.3 })).toBe(0)
-    expect(changedFraction(undefined, where)).toBeUndefined()
   })
 })

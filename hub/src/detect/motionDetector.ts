@@ -32,39 +32,12 @@ export interface MotionResult {
    * scattered noise does not stretch it), normalized to the frame. Object detection looks there.
    */
   region?: NormalizedBox
-  /**
-   * On a motion frame: which watched pixels differ from the background (1) or not (0), at the motion
-   * frame's size. Tells a moving object from one standing in a picture where something else moves.
-   */
-  changed?: ChangedMask
   /** The frame's time (ms). */
   at: number
   /** Set on the frame that starts an event. */
   started?: true
   /** Set on the frame that ends one (`cooldownMs` after the last motion frame). */
   ended?: true
-}
-
-/** One byte per pixel of a motion frame, row-major: 1 where it changed. */
-export interface ChangedMask {
-  width: number
-  height: number
-  data: Uint8Array
-}
-
-/**
- * The fraction (0–1) of a normalized box's pixels that changed, or undefined without a mask. Pure.
- */
-export function changedFraction(mask: ChangedMask | undefined, box: NormalizedBox): number | undefined {
-  if (!mask) return undefined
-  const x0 = Math.max(0, Math.floor(box.x * mask.width))
-  const y0 = Math.max(0, Math.floor(box.y * mask.height))
-  const x1 = Math.min(mask.width, Math.max(x0 + 1, Math.ceil((box.x + box.width) * mask.width)))
-  const y1 = Math.min(mask.height, Math.max(y0 + 1, Math.ceil((box.y + box.height) * mask.height)))
-  let changed = 0
-  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) changed += mask.data[y * mask.width + x] ?? 0
-  const area = (x1 - x0) * (y1 - y0)
-  return area > 0 ? changed / area : 0
 }
 
 /**
@@ -126,7 +99,6 @@ export class MotionDetector {
     const rate = this.learningRate
     const threshold = this.threshold
     const data = frame.data
-    const mask = new Uint8Array(pixels)
     for (let y = 0, i = 0; y < frame.height; y++) {
       const cellRow = Math.floor(y / cellSize) * cellCols
       for (let x = 0; x < frame.width; x++, i++) {
@@ -136,7 +108,6 @@ export class MotionDetector {
         const diff = value - model
         if (diff > threshold || -diff > threshold) {
           changed++
-          mask[i] = 1
           const cell = cellRow + Math.floor(x / cellSize)
           cellChanged[cell] = (cellChanged[cell] ?? 0) + 1
         }
@@ -146,10 +117,7 @@ export class MotionDetector {
     const score = this.watchedCount === 0 ? 0 : changed / this.watchedCount
     const motion = changed > 0 && score >= this.minAreaFraction
     const result = this.decide(motion, score, frame.at)
-    if (motion) {
-      result.region = this.changedRegion()
-      result.changed = { width: frame.width, height: frame.height, data: mask }
-    }
+    if (motion) result.region = this.changedRegion()
     return result
   }
 

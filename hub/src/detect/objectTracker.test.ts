@@ -21,6 +21,7 @@ describe("ObjectTracker", () => {
       [],
     )
     for (let at = 500; at <= 10_000; at += 500) expect(tracker.update(at, []).confirmed).toEqual([])
+    tracker.update(70_000, [])
     expect(tracker.active).toEqual([]) // and forgets it
   })
 

@@ -106,10 +106,15 @@ export class ObjectTracker {
   }
 
   /**
-   * Feeds the detections of one picture taken at `at`. `moving[i]`: whether detection i's box was moving
-   * (its pixels changed against the motion background); absent means unknown, taken as moving.
+   * Feeds the detections of one picture taken at `at`. `moving`: whether detection i's box was moving (its
+   * pixels changed), as a list or asked once its track is known (undefined for a new object); absent means
+   * unknown, taken as moving.
    */
-  update(at: number, detections: readonly Detection[], moving?: readonly boolean[]): TrackUpdate {
+  update(
+    at: number,
+    detections: readonly Detection[],
+    moving?: readonly boolean[] | ((index: number, track: Track | undefined) => boolean),
+  ): TrackUpdate {
     this.expire(at)
     const assigned: (Track | undefined)[] = detections.map(() => undefined)
     const pairs: { track: Track; index: number; cost: number }[] = []
@@ -129,10 +134,11 @@ export class ObjectTracker {
     }
     const confirmed: Track[] = []
     detections.forEach((d, index) => {
-      const track = assigned[index] ?? this.start(d, at)
-      if (assigned[index]) this.extend(track, d, at)
+      const known = assigned[index]
+      const isMoving = (typeof moving === "function" ? moving(index, known) : moving?.[index]) ?? true
+      const track = known ?? this.start(d, at)
+      if (known) this.extend(track, d, at)
       assigned[index] = track
-      const isMoving = moving?.[index] ?? true
       if (isMoving) track.movingHits++
       track.recentMoving.push(isMoving)
       if (track.recentMoving.length > 2 * this.minFrames) track.recentMoving.shift()
@@ -228,12 +234,17 @@ export class ObjectTracker {
     const dy = Math.abs(centreY(box) - centreY(rest)) / Math.max(1e-9, rest.height)
     const dw = Math.abs(box.width - rest.width) / Math.max(1e-9, rest.width)
     const dh = Math.abs(box.height - rest.height) / Math.max(1e-9, rest.height)
-    return dx > t || dy > t || Math.max(dw, dh) > 2 * t
+    // Size alone changes when a passer-by covers part of a parked car; only a doubling counts as moving.
+    return dx > t || dy > t || Math.max(dw, dh) > 1
   }
 
   private expire(now: number): void {
+    // An object that never went anywhere may just have been outside the motion region for a while: keep
+    // it long enough to find it again where it stands, and to see that it is stationary.
     this.tracks = this.tracks.filter((t) =>
-      t.stationary ? now - t.lastAt <= this.stationaryMemoryMs : now - t.lastAt <= this.maxGapMs,
+      t.stationary
+        ? now - t.lastAt <= this.stationaryMemoryMs
+        : now - t.lastAt <= (t.moved ? this.maxGapMs : Math.max(this.maxGapMs, this.stationaryMs * 3)),
     )
   }
 }
