@@ -6,6 +6,10 @@ import { defaultDetectionFilters, type LabelFilter } from "./detect/detectionFil
 const eventLabelsForConfig = ["person", "pet", "vehicle", "motion"] as const
 export const defaultNotifyLabels = ["person", "pet", "vehicle"] as const
 
+const notifySchema = z.array(z.enum(eventLabelsForConfig)).max(4)
+/** The synthetic test camera shows no person, pet or vehicle: it notifies for plain motion too, or never would. */
+const syntheticNotifyLabels = [...defaultNotifyLabels, "motion"] as const
+
 const labelFilterSchema = (d: LabelFilter) =>
   z
     .strictObject({
@@ -50,10 +54,7 @@ const cameraCommon = {
    * Which labels notify the phones (a push for the clip, an early sighting). A clip labelled otherwise —
    * plain "motion" by default — is still recorded and delivered, silently.
    */
-  notify: z
-    .array(z.enum(eventLabelsForConfig))
-    .max(4)
-    .default([...defaultNotifyLabels]),
+  notify: notifySchema.default([...defaultNotifyLabels]),
 }
 const evenSize = (max: number) =>
   z
@@ -66,6 +67,7 @@ const evenSize = (max: number) =>
 const cameraSchema = z.discriminatedUnion("kind", [
   z.strictObject({
     ...cameraCommon,
+    notify: notifySchema.default([...syntheticNotifyLabels]),
     kind: z.literal("synthetic"),
     /** Seconds between two passes of the scripted moving object. */
     cycleSeconds: z.number().min(4).max(3600).default(30),
@@ -138,7 +140,7 @@ export const hubConfigSchema = z.strictObject({
         fps: 15,
         motion: motionDefaults,
         detectObjects: true,
-        notify: [...defaultNotifyLabels],
+        notify: [...syntheticNotifyLabels],
       },
     ]),
   recording: z

@@ -27,3 +27,11 @@ describe("per-camera notification labels", () => {
     ).toThrow(/notify/)
   })
 })
+
+describe("the synthetic test camera", () => {
+  it("notifies for plain motion too by default (it shows no person, pet or vehicle)", () => {
+    const [configured] = parseHubConfig({ cameras: [{ id: "s", name: "S", kind: "synthetic" }] }).cameras
+    const [builtIn] = parseHubConfig({}).cameras
+    for (const camera of [configured!, builtIn!]) expect(notifiesFor(camera)("motion")).toBe(true)
+  })
+})
