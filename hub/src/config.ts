@@ -1,5 +1,23 @@
 import { readFile } from "node:fs/promises"
 import { z } from "zod"
+import { defaultDetectionFilters, type LabelFilter } from "./detect/detectionFilter.ts"
+
+/** Labels a camera can notify for; "motion" is an event nothing was recognised in. */
+const eventLabelsForConfig = ["person", "pet", "vehicle", "motion"] as const
+export const defaultNotifyLabels = ["person", "pet", "vehicle"] as const
+
+const notifySchema = z.array(z.enum(eventLabelsForConfig)).max(4)
+/** The synthetic test camera shows no person, pet or vehicle: it notifies for plain motion too, or never would. */
+const syntheticNotifyLabels = [...defaultNotifyLabels, "motion"] as const
+
+const labelFilterSchema = (d: LabelFilter) =>
+  z
+    .strictObject({
+      minScore: z.number().min(0.05).max(0.99).default(d.minScore),
+      minHeight: z.number().min(0).max(1).default(d.minHeight),
+      maxHeight: z.number().min(0).max(1).default(d.maxHeight),
+    })
+    .default(d)
 
 /**
  * The hub's configuration. Everything has an embedded default, so `hub start` runs with no file: one
@@ -32,6 +50,11 @@ const cameraCommon = {
   motion: motionSchema.default(motionDefaults),
   /** Look for people, pets and vehicles when this camera sees motion (if the hub has a detector). */
   detectObjects: z.boolean().default(true),
+  /**
+   * Which labels notify the phones (a push for the clip, an early sighting). A clip labelled otherwise —
+   * plain "motion" by default — is still recorded and delivered, silently.
+   */
+  notify: notifySchema.default([...defaultNotifyLabels]),
 }
 const evenSize = (max: number) =>
   z
@@ -44,6 +67,7 @@ const evenSize = (max: number) =>
 const cameraSchema = z.discriminatedUnion("kind", [
   z.strictObject({
     ...cameraCommon,
+    notify: notifySchema.default([...syntheticNotifyLabels]),
     kind: z.literal("synthetic"),
     /** Seconds between two passes of the scripted moving object. */
     cycleSeconds: z.number().min(4).max(3600).default(30),
@@ -116,6 +140,7 @@ export const hubConfigSchema = z.strictObject({
         fps: 15,
         motion: motionDefaults,
         detectObjects: true,
+        notify: [...syntheticNotifyLabels],
       },
     ]),
   recording: z
@@ -133,13 +158,43 @@ export const hubConfigSchema = z.strictObject({
       backend: z.literal("centernet").default("centernet"),
       /** Folder with centernet.json/.bin; default: the installed @vladmandic/human's models. */
       modelDir: z.string().min(1).optional(),
+      /** The model's own threshold; each label's `minScore` below then decides. */
       minScore: z.number().min(0.05).max(0.99).default(0.3),
-      /** Seconds between two detections while motion goes on. */
+      /** Seconds between two looks while motion goes on (a new object is looked at again at once). */
       intervalSeconds: z.number().min(0.2).max(60).default(1),
-      /** Detections per motion event at most. */
-      maxPerEvent: z.number().int().min(1).max(50).default(5),
+      /**
+       * Accepted for configs written before issue 15 and ignored: detection now runs through the whole
+       * event, bounded by `maxBusyFraction` instead of a count.
+       */
+      maxPerEvent: z.number().int().min(1).max(50).optional(),
+      /** Share of the time a camera's detection may take on average (0.05–1): bounds CPU in endless motion. */
+      maxBusyFraction: z.number().min(0.05).max(1).default(0.5),
+      /** Look at the motion region (grown, square; finds smaller people) or the whole picture. */
+      area: z.enum(["motion-region", "full-frame"]).default("motion-region"),
+      /** Pictures an object must be found in before it is reported: one-picture ghosts never are. */
+      minFrames: z.number().int().min(1).max(10).default(2),
+      /** An object that stays put this long is stationary (a parked car) and labels no later event. */
+      stationarySeconds: z.number().min(2).max(3600).default(20),
+      /** Per label: minimum score, and box height as a fraction of the picture's (min, max). */
+      labels: z
+        .strictObject({
+          person: labelFilterSchema(defaultDetectionFilters.person),
+          pet: labelFilterSchema(defaultDetectionFilters.pet),
+          vehicle: labelFilterSchema(defaultDetectionFilters.vehicle),
+        })
+        .default(defaultDetectionFilters),
     })
-    .default({ enabled: true, backend: "centernet", minScore: 0.3, intervalSeconds: 1, maxPerEvent: 5 }),
+    .default({
+      enabled: true,
+      backend: "centernet",
+      minScore: 0.3,
+      intervalSeconds: 1,
+      maxBusyFraction: 0.5,
+      area: "motion-region",
+      minFrames: 2,
+      stationarySeconds: 20,
+      labels: defaultDetectionFilters,
+    }),
 })
 
 export type HubConfig = z.infer<typeof hubConfigSchema>

@@ -14,7 +14,7 @@ import { muxClip } from "../record/clipMuxer.ts"
 import { estimateFrameRate, FrameRateMeter } from "../record/frameRate.ts"
 import { encodeThumbnail } from "../record/thumbnail.ts"
 import type { ClipToDeliver } from "../space/hubSpace.ts"
-import { captureConfigOf, knownFrameRate, motionOptionsOf } from "./captureConfig.ts"
+import { captureConfigOf, knownFrameRate, motionOptionsOf, notifiesFor } from "./captureConfig.ts"
 
 export interface CameraPipelineDeps {
   ffmpegPath: string
@@ -25,8 +25,16 @@ export interface CameraPipelineDeps {
   onClip: (clip: ClipToDeliver) => Promise<void>
   /** Shared by all cameras. Absent (or the camera's `detectObjects` false): events are labelled "motion". */
   detector?: ObjectDetector
-  detection?: Pick<HubConfig["detection"], "intervalSeconds" | "maxPerEvent">
-  /** As soon as an event first shows a person, pet or vehicle, before its clip is complete. */
+  detection?: Partial<
+    Pick<
+      HubConfig["detection"],
+      "intervalSeconds" | "maxBusyFraction" | "area" | "minFrames" | "stationarySeconds" | "labels"
+    >
+  >
+  /**
+   * As soon as an object the camera notifies for (`camera.notify`) is confirmed, before its clip is complete;
+   * `motionStartedAt` is that of the clip being recorded, so its clip replaces the sighting on the phone.
+   */
   onSighting?: (sighting: CameraSighting) => void
   /** Every access unit as it leaves the pipeline (live view: hub/src/live). */
   onAccessUnit?: (unit: TimedAccessUnit) => void
@@ -123,11 +131,25 @@ export function startCameraPipeline(camera: HubCameraConfig, deps: CameraPipelin
     }
   }
 
+  const notifies = notifiesFor(camera)
+  /** Thumbnails started for pictures with a new object in them, before it is confirmed. */
+  const earlyThumbnails = new WeakMap<RgbImage, Promise<Uint8Array | undefined>>()
+  const detection = deps.detection ?? {}
   const classifier = new EventClassifier({
     detector: camera.detectObjects ? deps.detector : undefined,
-    intervalMs: (deps.detection?.intervalSeconds ?? 1) * 1000,
-    maxPerEvent: deps.detection?.maxPerEvent ?? 5,
+    intervalMs: (detection.intervalSeconds ?? 1) * 1000,
+    maxBusyFraction: detection.maxBusyFraction,
+    area: detection.area,
+    tracker: {
+      minFrames: detection.minFrames,
+      stationaryMs:
+        detection.stationarySeconds === undefined ? undefined : detection.stationarySeconds * 1000,
+    },
+    filters: detection.labels,
     logger: log,
+    onCandidatePicture: (image) => {
+      if (deps.onSighting) earlyThumbnails.set(image, thumbnailOf(image))
+    },
     grabFrame: async () => {
       const units = currentGop
       const last = units.at(-1)
@@ -141,19 +163,22 @@ export function startCameraPipeline(camera: HubCameraConfig, deps: CameraPipelin
           label: sighting.label,
           score: Number(sighting.score.toFixed(2)),
           afterMs: sighting.at - sighting.eventStartedAt,
+          object: sighting.trackId,
         },
         `${sighting.label} seen`,
       )
       const report = deps.onSighting
-      if (!report) return
-      void thumbnailOf(sighting.image).then((thumbnail) =>
+      if (!report || !notifies(sighting.label)) return
+      // The clip being recorded now is the one that will replace this sighting on the phone.
+      const motionStartedAt = recorder.motionStartedAt ?? sighting.eventStartedAt
+      void (earlyThumbnails.get(sighting.image) ?? thumbnailOf(sighting.image)).then((thumbnail) =>
         report({
           cameraId,
           cameraName: camera.name,
           label: sighting.label,
           score: sighting.score,
           at: sighting.at,
-          motionStartedAt: sighting.eventStartedAt,
+          motionStartedAt,
           detections: sighting.detections,
           thumbnail,
         }),
@@ -226,6 +251,7 @@ export function startCameraPipeline(camera: HubCameraConfig, deps: CameraPipelin
             box,
             at,
           })),
+          notify: notifies(seen.label),
         })
       } catch (err) {
         log.error({ err }, "clip could not be recorded or delivered")
@@ -261,6 +287,7 @@ export function startCameraPipeline(camera: HubCameraConfig, deps: CameraPipelin
     // Whatever was being recorded is kept: a dropped camera must not lose the event it was filming.
     for (const clip of recorder.flush()) void finish(clip)
     motion.reset()
+    classifier.resetTracking()
     frameRate.reset()
     currentGop = []
     status.motionActive = false

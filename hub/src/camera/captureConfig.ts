@@ -53,6 +53,15 @@ export function knownFrameRate(camera: HubCameraConfig): number | undefined {
 }
 
 /**
+ * Whether an event with this label notifies the phones (a sighting while it records, a push for its clip):
+ * the camera's `notify` list, by default person, pet and vehicle; plain "motion" is silent unless listed.
+ */
+export function notifiesFor(camera: Pick<HubCameraConfig, "notify">): (label: string) => boolean {
+  const labels = new Set<string>(camera.notify)
+  return (label) => labels.has(label)
+}
+
+/**
  * Motion detector settings from the camera's motion config. Sensitivity 0–1 maps linearly onto the
  * per-pixel difference threshold 45–5 (0.5 → 25, the detector's default).
  */

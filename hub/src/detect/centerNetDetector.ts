@@ -100,6 +100,11 @@ export async function loadCenterNetDetector(options: CenterNetOptions = {}): Pro
     if (!(await tf.setBackend("wasm"))) throw new Error("the tfjs WASM backend did not initialise")
     await tf.ready()
     model = await converter.loadGraphModel(localModelHandler(modelDir))
+    // The first inference compiles and allocates (~1 s here): do it now, not on the first motion, where it
+    // would delay the first sighting by that much.
+    const warmUp = tf.tidy(() => model.execute(tf.zeros([1, 512, 512, 3]), ["tower_0/detections"]) as Tensor)
+    await warmUp.data()
+    warmUp.dispose()
   } catch (error) {
     if (error instanceof DetectorError) throw error
     throw new DetectorError(

@@ -60,6 +60,11 @@ export class ClipRecorder<T extends TimedAccessUnit = TimedAccessUnit> {
     this.keyframeWaitMs = options.keyframeWaitMs ?? 5000
   }
 
+  /** When the motion of the clip being recorded started (a continuation's own start), or undefined. */
+  get motionStartedAt(): number | undefined {
+    return this.draft?.motionStartedAt
+  }
+
   /** True from motion start until the clip is complete. */
   get recording(): boolean {
     return this.draft !== undefined

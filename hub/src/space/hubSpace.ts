@@ -160,6 +160,8 @@ export interface ClipToDeliver {
     box: { x: number; y: number; width: number; height: number }
     at: number
   }[]
+  /** False: deliver the clip silently, without a push (its label is not one the camera notifies for). */
+  notify?: boolean
 }
 
 export interface SightingToDeliver {

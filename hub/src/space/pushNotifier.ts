@@ -32,6 +32,8 @@ export interface ClipPush {
   label: EventLabel
   startedAt: number
   thumbnail?: ThumbnailRef
+  /** False: the camera does not notify for this label (e.g. plain motion); no push is sent. */
+  notify?: boolean
 }
 
 /** A push that waited longer than this for nothing is pointless: the phone opens the app by then. */
@@ -50,6 +52,7 @@ const disabledUntil = new WeakMap<SignalClient, number>()
  * relay without push (404) is remembered quietly for an hour.
  */
 export async function pushClipNotice(ctx: PushContext, clip: ClipPush): Promise<void> {
+  if (clip.notify === false) return
   if ((disabledUntil.get(ctx.client) ?? 0) > Date.now()) return
   let text: string
   try {
