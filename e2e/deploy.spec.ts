@@ -410,11 +410,23 @@ test("a relay and a hub installed by their scripts serve phones over HTTPS at ho
     const leaked = samples.filter((sample) => captured.includes(Buffer.from(sample)))
     expect(leaked, "plaintext frame bytes in coturn's relayed traffic").toEqual([])
 
-    // Act 7: every service stops and starts again (a reboot of both hosts).
+    // Act 7: every service stops; the relay is upgraded to a newer release meanwhile; everything starts
+    // again (a reboot of both hosts).
     const relayProcs = procs.filter((p) =>
       ["vigil-signal", "vigil-turn", "vigil-caddy", "vigil-hub"].includes(p.name),
     )
     for (const p of relayProcs) await p.stop()
+    const newer = join(tlsDir, "vigil-newer")
+    sh("cp", ["-a", join(repoRoot, "release", pkg.version), newer])
+    const manifest = JSON.parse(await readFile(join(newer, "manifest.json"), "utf8")) as { version: string }
+    await writeFile(
+      join(newer, "manifest.json"),
+      JSON.stringify({ ...manifest, version: `${pkg.version}-next` }),
+    )
+    const upgradeArgs = relayArgs.map((a) => (a === bundle ? newer : a))
+    const upgrade = net.exec("pub", join(repoRoot, "deploy/vigil-relay"), ...upgradeArgs)
+    expect(upgrade).toContain(`releases/${pkg.version}-next`)
+    expect(upgrade).not.toContain("new secret")
     await startRelay()
     hub = keep(await startUnit(net, "hub", hubUnit, hubEnv))
     await hub.waitForLine(/phone\(s\) paired/, 60_000)
