@@ -20,12 +20,12 @@
  * Clips are cut at `BENCH_MAX_CLIP_SECONDS` (default 20) so the 80 s street scene continues its event over
  * several clips, as a long event does at the default 30 s.
  */
-import { spawnSync } from "node:child_process"
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { mkdtemp, rm } from "node:fs/promises"
 import { cpus, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { clockTicks, descendantTicks, processTicks } from "./procCpu.ts"
 import { startCameraPipeline, type CameraSighting } from "../src/camera/cameraPipeline.ts"
 import { pino } from "pino"
 import { silentLogger } from "../src/capture/types.ts"
@@ -52,44 +52,12 @@ const truth = JSON.parse(readFileSync(join(footageDir, "groundTruth.json"), "utf
 const out = new URL("../../bench-results/", import.meta.url)
 const print = (line: string) => process.stdout.write(`${line}\n`)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const clockTicks = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100
 const maxClipSeconds = Number(process.env.BENCH_MAX_CLIP_SECONDS ?? 20)
 const only = process.env.BENCH_FOOTAGE?.split(",")
 
-/** utime+stime (+ reaped children's) of a process, in ticks; 0 if it is gone. */
-function processTicks(pid: number | "self", withReaped: boolean): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    const own = Number(fields[11]) + Number(fields[12])
-    return withReaped ? own + Number(fields[13]) + Number(fields[14]) : own
-  } catch {
-    return 0
-  }
-}
-function childrenOf(pid: number): number[] {
-  const found: number[] = []
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      const text = readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim()
-      if (text) found.push(...text.split(" ").map(Number))
-    }
-  } catch {
-    // The process went away between listing and reading.
-  }
-  return found
-}
 /** CPU seconds of this process and all its descendants, live and reaped. */
 function cpuSeconds(): number {
-  let ticks = processTicks("self", true)
-  const walk = (pid: number) => {
-    for (const child of childrenOf(pid)) {
-      ticks += processTicks(child, true)
-      walk(child)
-    }
-  }
-  walk(process.pid)
-  return ticks / clockTicks
+  return (processTicks("self", true) + descendantTicks(process.pid)) / clockTicks
 }
 function percentile(values: number[], p: number): number | null {
   const sorted = [...values].sort((a, b) => a - b)

@@ -12,7 +12,7 @@
  */
 import "fake-indexeddb/auto"
 import { spawnSync } from "node:child_process"
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir, cpus } from "node:os"
 import { join } from "node:path"
@@ -20,6 +20,7 @@ import { pino } from "pino"
 import { decodeInvite } from "@vigil/protocol"
 import { startTestRelay } from "@vigil/signal"
 import { LocalStore, PhoneSpace } from "@vigil/web"
+import { clockTicks, descendantTicks } from "./procCpu.ts"
 import { startCameraPipeline } from "../src/camera/cameraPipeline.ts"
 import { silentLogger } from "../src/capture/types.ts"
 import { parseHubConfig } from "../src/config.ts"
@@ -36,45 +37,10 @@ import {
 const out = new URL("../../bench-results/", import.meta.url)
 const print = (line: string) => process.stdout.write(`${line}\n`)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const clockTicks = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100
-
-/** utime+stime (+ reaped children's) of a process, in ticks; 0 if it is gone. */
-function processTicks(pid: number, withReaped: boolean): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    // Fields after the name: state is [0]; utime [11], stime [12], cutime [13], cstime [14].
-    const own = Number(fields[11]) + Number(fields[12])
-    return withReaped ? own + Number(fields[13]) + Number(fields[14]) : own
-  } catch {
-    return 0
-  }
-}
-
-function childrenOf(pid: number): number[] {
-  const found: number[] = []
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      const text = readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim()
-      if (text) found.push(...text.split(" ").map(Number))
-    }
-  } catch {
-    // The process went away between listing and reading.
-  }
-  return found
-}
 
 /** CPU seconds used by this process and its descendants (live and reaped), leaving out `exclude` subtrees. */
 function cpuSeconds(exclude: Set<number>): { node: number; children: number } {
-  let children = 0
-  const walk = (pid: number) => {
-    for (const child of childrenOf(pid)) {
-      if (exclude.has(child)) continue
-      children += processTicks(child, true)
-      walk(child)
-    }
-  }
-  walk(process.pid)
+  const children = descendantTicks(process.pid, exclude)
   const self = readFileSync("/proc/self/stat", "utf8")
   const fields = self.slice(self.lastIndexOf(")") + 2).split(" ")
   const node = Number(fields[11]) + Number(fields[12])
