@@ -1,6 +1,7 @@
 /**
  * User story: when a camera records a clip, my phone shows "Person — Front door, 15:02" with the picture,
- * decrypted on the phone; tapping it opens the clip. The relay and the push service carry only ciphertext.
+ * decrypted on the phone; tapping it opens the clip; a camera set to notify for people only stays silent
+ * about plain motion. The relay and the push service carry only ciphertext.
  *
  * Chromium here cannot reach a real push service (it would call Google's), so the payload travels the last
  * leg through DevTools (`ServiceWorker.deliverPushMessage`): it is the very payload the hub posted to
@@ -257,6 +258,23 @@ test("a clip's push shows the decrypted notification with its picture, and tappi
     })
     await expect(toggle).not.toBeChecked()
     await probe.screenshot({ path: join(repoRoot, "test-results/screenshots/notifications-switch.png") })
+
+    // Act: the camera is set to notify for people only (its `notify` in the hub's config), and records a
+    // plain motion clip.
+    const configPath = join(hubDir, "hub.json")
+    const peopleOnly = { id: "front-door", name: "Front door", kind: "synthetic", notify: ["person"] }
+    await writeFile(configPath, JSON.stringify({ cameras: [peopleOnly] }))
+    const posted = relay.payloads.length
+    const clipsBefore = await probe.getByTestId("event").count()
+    const quiet = await startHub({ signalUrl: relay.url, dataDir: hubDir, cycleSeconds: 10, configPath })
+    procs.push(quiet)
+    await quiet.waitForLine(/Clip: motion at Front door/, 90_000)
+    // Assert: the clip reaches the phone, and no push was posted for it (the hub posts right after delivery).
+    await expect
+      .poll(() => probe.getByTestId("event").count(), { timeout: 60_000 })
+      .toBeGreaterThan(clipsBefore)
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    expect(relay.payloads.length, "a push for a label the camera does not notify for").toBe(posted)
   } finally {
     await context.close()
     for (const p of procs.reverse()) await p.stop()

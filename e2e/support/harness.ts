@@ -103,6 +103,8 @@ export async function startHub(opts: {
   signalUrl: string
   dataDir: string
   cycleSeconds?: number
+  /** A hub config file (cameras and their settings); the flags below override its other fields. */
+  configPath?: string
 }): Promise<ManagedProcess> {
   return startTs("hub", [
     "hub/src/cli.ts",
@@ -115,6 +117,7 @@ export async function startHub(opts: {
     "Test home",
     "--synthetic-cycle",
     String(opts.cycleSeconds ?? 10),
+    ...(opts.configPath ? ["--config", opts.configPath] : []),
   ])
 }
 
