@@ -32,7 +32,7 @@ import {
   type MediaKey,
 } from "./aead.ts"
 import { concatBytes, equalBytes, fromHex, sha256 } from "./bytes.ts"
-import { CryptoError } from "./errors.ts"
+import { CodecError, CryptoError } from "./errors.ts"
 import type { ClipId } from "./ids.ts"
 
 export const clipExporterLabel = "vigil clip v1"
@@ -128,7 +128,7 @@ export class ClipDecryptor {
   ) {
     this.clipId = fromHex(clipKey.clipId)
     if (recordHashes && (recordHashes.length === 0 || recordHashes.length % recordHashLength !== 0)) {
-      throw new CryptoError("CLIP_TAMPERED", "record hash list has a wrong size")
+      throw new CodecError("record hash list has a wrong size")
     }
   }
 
@@ -136,7 +136,7 @@ export class ClipDecryptor {
     this.buffered = this.buffered.length ? concatBytes(this.buffered, bytes) : bytes
     const out: Uint8Array[] = []
     while (this.buffered.length >= clipHeaderLength) {
-      if (this.done) throw new CryptoError("CLIP_TAMPERED", "data after the final chunk")
+      if (this.done) throw new CryptoError("CLIP_REORDERED", "data after the final chunk")
       const header = this.buffered.subarray(0, clipHeaderLength)
       const view = new DataView(header.buffer, header.byteOffset, header.byteLength)
       const ctLength = view.getUint32(24)
@@ -156,10 +156,10 @@ export class ClipDecryptor {
       const final = (header[2]! & flagFinal) !== 0
       // Header fields are also authenticated as associated data; checking them first gives a precise error.
       if (!header.subarray(4, 20).every((b, i) => b === this.clipId[i])) {
-        throw new CryptoError("CLIP_TAMPERED", "chunk belongs to another clip")
+        throw new CryptoError("CLIP_WRONG_CLIP", "chunk belongs to another clip")
       }
       if (index !== this.nextIndex) {
-        throw new CryptoError("CLIP_TAMPERED", `chunk ${index} where ${this.nextIndex} was expected`)
+        throw new CryptoError("CLIP_REORDERED", `chunk ${index} where ${this.nextIndex} was expected`)
       }
       const ct = this.buffered.subarray(clipHeaderLength, clipHeaderLength + ctLength)
       if (this.recordHashes) {
@@ -167,7 +167,7 @@ export class ClipDecryptor {
         const lastListed = (index + 1) * recordHashLength === this.recordHashes.length
         const actual = await sha256(this.buffered.subarray(0, clipHeaderLength + ctLength))
         if (listed.length !== recordHashLength || !equalBytes(listed, actual) || final !== lastListed) {
-          throw new CryptoError("CLIP_TAMPERED", `chunk ${index} is not the one the hub announced`)
+          throw new CryptoError("CLIP_NOT_ANNOUNCED", `chunk ${index} is not the one the hub announced`)
         }
       }
       try {
@@ -185,7 +185,7 @@ export class ClipDecryptor {
   /** Call once all bytes were pushed: a clip without its final chunk was truncated. */
   finish(): void {
     if (!this.done) throw new CryptoError("CLIP_TRUNCATED", "clip ended before its final chunk")
-    if (this.buffered.length > 0) throw new CryptoError("CLIP_TAMPERED", "data after the final chunk")
+    if (this.buffered.length > 0) throw new CryptoError("CLIP_REORDERED", "data after the final chunk")
   }
 }
 

@@ -168,10 +168,10 @@ export async function openDeviceRequest(
     throw new CryptoError("SIGNATURE_INVALID", "device request is not signed by the paired device")
   }
   if (Math.abs(opts.now - request.issuedAt) > deviceRequestMaxAgeMs) {
-    throw new ProtocolStateError("EPOCH_MISMATCH", "device request is too old or from the future")
+    throw new ProtocolStateError("REQUEST_STALE", "device request is too old or from the future")
   }
   if (opts.notBefore !== undefined && request.issuedAt <= opts.notBefore) {
-    throw new ProtocolStateError("EPOCH_MISMATCH", "device request replayed")
+    throw new ProtocolStateError("REQUEST_REPLAYED", "device request replayed")
   }
   return request
 }

@@ -129,10 +129,10 @@ export class FrameReceiver {
   async open(bytes: Uint8Array): Promise<FrameMeta & { data: Uint8Array }> {
     const meta = readFrameHeader(bytes)
     if (meta.streamId !== this.fk.streamId || meta.epoch !== this.fk.epoch) {
-      throw new CryptoError("CLIP_TAMPERED", "frame belongs to another stream")
+      throw new CryptoError("FRAME_WRONG_STREAM", "frame belongs to another stream")
     }
     if (meta.seq <= this.lastSeq)
-      throw new CryptoError("CLIP_TAMPERED", `frame ${meta.seq} replayed or reordered`)
+      throw new CryptoError("FRAME_REPLAYED", `frame ${meta.seq} replayed or reordered`)
     let plain: Uint8Array
     try {
       plain = await this.fk.key.open(
@@ -141,7 +141,7 @@ export class FrameReceiver {
         bytes.subarray(frameHeaderLength),
       )
     } catch (cause) {
-      throw new CryptoError("CLIP_TAMPERED", `frame ${meta.seq} failed authentication`, { cause })
+      throw new CryptoError("FRAME_TAMPERED", `frame ${meta.seq} failed authentication`, { cause })
     }
     // Only an authentic frame moves the window, so a forged high sequence number cannot block the stream.
     this.lastSeq = meta.seq

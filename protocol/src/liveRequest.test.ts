@@ -47,7 +47,9 @@ describe("live requests (phone → hub)", () => {
     const flipped = bytes.slice()
     flipped[flipped.length - 3]! ^= 1
     await expect(openLiveRequest(flipped, opts)).rejects.toThrow(VigilError)
-    await expect(openLiveRequest(bytes, { ...opts, now: Date.now() + 120_000 })).rejects.toThrow(/too old/)
+    await expect(openLiveRequest(bytes, { ...opts, now: Date.now() + 120_000 })).rejects.toMatchObject({
+      code: "REQUEST_STALE",
+    })
     await expect(openLiveRequest(new Uint8Array([1, 0]), opts)).rejects.toThrow(VigilError)
   })
 })

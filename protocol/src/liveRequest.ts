@@ -88,7 +88,7 @@ export async function openLiveRequest(
     throw new CryptoError("SIGNATURE_INVALID", "live request is not signed by the paired device")
   }
   if (request.kind === "live-offer" && Math.abs(opts.now - request.issuedAt) > liveRequestMaxAgeMs) {
-    throw new ProtocolStateError("EPOCH_MISMATCH", "live offer is too old or from the future")
+    throw new ProtocolStateError("REQUEST_STALE", "live offer is too old or from the future")
   }
   return request
 }

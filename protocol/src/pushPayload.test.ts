@@ -109,7 +109,7 @@ describe("push payload", () => {
         hubKey: s.hubKey,
         signature: s.phone.signature,
       }),
-    ).rejects.toMatchObject({ code: "CLIP_TAMPERED" })
+    ).rejects.toMatchObject({ code: "PUSH_TAMPERED" })
   })
 
   it("refuses a notice a phone signed: members hold the push key, only the hub may notify", async () => {

@@ -148,7 +148,7 @@ export async function openPushPayload(
       payload.subarray(headerLength + nonceLength),
     )
   } catch (cause) {
-    throw new CryptoError("CLIP_TAMPERED", "push payload does not decrypt", { cause })
+    throw new CryptoError("PUSH_TAMPERED", "push payload does not decrypt", { cause })
   }
   const envelope = splitEnvelope(envelopeBytes, "push notice")
   if (!(await verifyEnvelope(pushLabel, opts.groupId, envelope, opts.hubKey, opts.signature))) {
@@ -156,7 +156,7 @@ export async function openPushPayload(
   }
   const notice = parseEnvelopeBody(envelope, pushNoticeSchema, "push notice") as PushNotice
   if (notice.spaceId !== toHex(opts.groupId)) {
-    throw new CryptoError("CLIP_TAMPERED", "push notice for another camera space")
+    throw new CryptoError("WRONG_SPACE", "push notice for another camera space")
   }
   return notice
 }

@@ -28,10 +28,10 @@ describe("rejoin requests", () => {
     })
     await expect(
       openRejoinRequest(bytes, () => phone.publicKey, signature, { now: now + 11 * 60_000 }),
-    ).rejects.toMatchObject({ code: "PAIRING_EXPIRED" })
+    ).rejects.toMatchObject({ code: "REQUEST_STALE" })
     await expect(
       openRejoinRequest(bytes, () => phone.publicKey, signature, { now, notBefore: now }),
-    ).rejects.toMatchObject({ code: "PAIRING_EXPIRED" })
+    ).rejects.toMatchObject({ code: "REQUEST_REPLAYED" })
     // Swapping in another key package breaks the signature.
     const swapped = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>
     swapped.kp = "AAAA"

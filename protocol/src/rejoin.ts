@@ -99,10 +99,10 @@ export async function openRejoinRequest(
   }
   if (!valid) throw new CryptoError("SIGNATURE_INVALID", "rejoin request is not signed by the paired device")
   if (Math.abs(opts.now - request.issuedAt) > rejoinMaxAgeMs) {
-    throw new ProtocolStateError("PAIRING_EXPIRED", "rejoin request is too old or from the future")
+    throw new ProtocolStateError("REQUEST_STALE", "rejoin request is too old or from the future")
   }
   if (opts.notBefore !== undefined && request.issuedAt <= opts.notBefore) {
-    throw new ProtocolStateError("PAIRING_EXPIRED", "rejoin request replayed")
+    throw new ProtocolStateError("REQUEST_REPLAYED", "rejoin request replayed")
   }
   return request
 }

@@ -4,6 +4,8 @@
  * untrusted: answers are checked for shape, and everything sent through it must already be ciphertext.
  */
 
+import { VigilError, relayErrorCode } from "./errors.ts"
+
 export type DeviceKind = "hub" | "phone"
 
 /** A message read from a mailbox or a pairing room. */
@@ -98,16 +100,18 @@ export interface PollOptions {
   signal?: AbortSignal
 }
 
-/** A failed call: `status` is the HTTP status (0 when no answer), `code` the relay's error code. */
-export class SignalError extends Error {
+/**
+ * A failed call: `status` is the HTTP status (0 when no answer), `relayCode` the relay's error code (or
+ * NETWORK, ABORTED, BAD_RESPONSE, HTTP_ERROR from this client), `code` what that means for us.
+ */
+export class SignalError extends VigilError {
   readonly status: number
-  readonly code: string
+  readonly relayCode: string
 
-  constructor(status: number, code: string, message: string) {
-    super(message)
-    this.name = "SignalError"
+  constructor(status: number, relayCode: string, message: string) {
+    super(relayErrorCode(status, relayCode), message)
     this.status = status
-    this.code = code
+    this.relayCode = relayCode
   }
 }
 

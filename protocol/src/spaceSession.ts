@@ -485,7 +485,7 @@ export class SpaceSession {
         this.state.groupContext.epoch - BigInt(keyRetentionConfig.retainKeysForEpochs)
       ) {
         throw new ProtocolStateError(
-          "EPOCH_MISMATCH",
+          "EPOCH_TOO_OLD",
           `message from epoch ${msg.privateMessage.epoch} is too old`,
         )
       }

@@ -48,7 +48,8 @@ describe("SignalClient against the relay", () => {
     await expect(
       phone.getBlob(spaceId, blobId, undefined, { maxBytes: clip.length - 1 }),
     ).rejects.toMatchObject({
-      code: "BAD_RESPONSE",
+      code: "RELAY_BAD_RESPONSE",
+      relayCode: "BAD_RESPONSE",
     })
     expect(await phone.getBlob(spaceId, blobId, { suffix: 3 })).toEqual(clip.subarray(-3))
 
@@ -69,14 +70,18 @@ describe("SignalClient against the relay", () => {
     await expect(phone.getBlob(spaceId, blobId)).rejects.toMatchObject({ status: 404, code: "NOT_FOUND" })
   })
 
-  it("throws SignalError with the relay's code, and NETWORK when unreachable", async () => {
+  it("throws SignalError with our code and the relay's, and RELAY_UNREACHABLE when unreachable", async () => {
     const anonymous = new SignalClient({ baseUrl: relay.url })
     const failure = await anonymous.me().catch((err: unknown) => err)
     expect(failure).toBeInstanceOf(SignalError)
-    expect(failure).toMatchObject({ status: 401, code: "UNAUTHENTICATED" })
+    expect(failure).toMatchObject({ status: 401, code: "RELAY_UNAUTHORIZED", relayCode: "UNAUTHENTICATED" })
 
     const nowhere = new SignalClient({ baseUrl: "http://127.0.0.1:1" })
-    await expect(nowhere.registerDevice("hub")).rejects.toMatchObject({ status: 0, code: "NETWORK" })
+    await expect(nowhere.registerDevice("hub")).rejects.toMatchObject({
+      status: 0,
+      code: "RELAY_UNREACHABLE",
+      relayCode: "NETWORK",
+    })
   })
 
   it("throws ABORTED when a long poll is cancelled", async () => {
@@ -85,7 +90,7 @@ describe("SignalClient against the relay", () => {
     const controller = new AbortController()
     const polling = phone.fetchMailbox(0, 20_000, { signal: controller.signal })
     setTimeout(() => controller.abort(), 50)
-    await expect(polling).rejects.toMatchObject({ code: "ABORTED" })
+    await expect(polling).rejects.toMatchObject({ code: "RELAY_ABORTED", relayCode: "ABORTED" })
   })
 })
 
@@ -163,7 +168,8 @@ describe("SignalClient: blobs, pairing discovery, signalling, push", () => {
     expect(signals).toEqual(["offer"])
     expect(await hub.sendSignal(phoneDevice.deviceId, new Uint8Array([1]))).toEqual({ delivered: 1 })
     await expect(phoneSocket.signal("0".repeat(32), new Uint8Array([1]))).rejects.toMatchObject({
-      code: "FORBIDDEN",
+      code: "RELAY_UNAUTHORIZED",
+      relayCode: "FORBIDDEN",
     })
 
     const closed = new Promise<number>((resolve) =>

@@ -92,7 +92,7 @@ describe("decryptClipStream", () => {
     const r = (i: number) => blob.slice(i * recordLength, (i + 1) * recordLength)
     const swapped = concatBytes(r(0), r(2), r(1), blob.slice(3 * recordLength))
     const { chunks, error } = await collect(decryptClipStream(bodyOf(swapped, [5000]), key))
-    expect(error).toMatchObject({ code: "CLIP_TAMPERED" })
+    expect(error).toMatchObject({ code: "CLIP_REORDERED" })
     expect(chunks).toHaveLength(1)
   })
 
@@ -134,13 +134,13 @@ describe("decryptClipStream", () => {
     const unchecked = await collect(decryptClipStream(bodyOf(forged, [5000]), key))
     expect(unchecked.error).toBeUndefined()
     const checked = await collect(decryptClipStream(bodyOf(forged, [5000]), key, { recordHashes }))
-    expect(checked.error).toMatchObject({ code: "CLIP_TAMPERED" })
+    expect(checked.error).toMatchObject({ code: "CLIP_NOT_ANNOUNCED" })
     expect(checked.chunks).toHaveLength(1) // record 0 is the hub's; record 1 never comes out
 
     // A list that ends early (the clip was cut to fewer records, or a record was added) fails too.
     const short = recordHashes.subarray(0, 3 * 32)
     const cut = await collect(decryptClipStream(bodyOf(blob, [5000]), key, { recordHashes: short }))
-    expect(cut.error).toMatchObject({ code: "CLIP_TAMPERED" })
+    expect(cut.error).toMatchObject({ code: "CLIP_NOT_ANNOUNCED" })
     expect(cut.chunks).toHaveLength(2)
   })
 
@@ -149,6 +149,6 @@ describe("decryptClipStream", () => {
     const { error } = await collect(
       decryptClipStream(bodyOf(blob, [blob.length]), key, { blobId: "00".repeat(32) }),
     )
-    expect(error).toMatchObject({ code: "CLIP_TAMPERED" })
+    expect(error).toMatchObject({ code: "CLIP_NOT_ANNOUNCED" })
   })
 })

@@ -730,7 +730,7 @@ export class PhoneSpace {
         session.signature,
       )
       if (roster.spaceId !== this.space.spaceId)
-        throw new CryptoError("CLIP_TAMPERED", "roster for another space")
+        throw new CryptoError("WRONG_SPACE", "roster for another space")
       // Bound to the epoch it was sealed in, like announcements (issue 14, finding 13).
       if (roster.epoch !== incoming.epoch.toString())
         throw new VigilError("EPOCH_MISMATCH", "roster signed for another epoch than it came in")
@@ -744,7 +744,7 @@ export class PhoneSpace {
       session.signature,
     )
     if (msg.spaceId !== this.space.spaceId)
-      throw new CryptoError("CLIP_TAMPERED", "clip announced for another space")
+      throw new CryptoError("WRONG_SPACE", "clip announced for another space")
     if (msg.kind === "clip" || msg.kind === "sighting") this.noteAnnouncementSeq(msg.seq)
     if (msg.kind === "live-refused") {
       if (msg.to === this.device.deviceId) this.liveListener?.({ kind: "live-refused", refused: msg })
@@ -905,7 +905,7 @@ export class PhoneSpace {
   ): Promise<Uint8Array> {
     const blob = await this.client.getBlob(spaceId, blobId, undefined, { maxBytes: size })
     if (toHex(await sha256(blob)) !== blobId) {
-      throw new CryptoError("CLIP_TAMPERED", "the stored media is not what the hub announced")
+      throw new CryptoError("CLIP_NOT_ANNOUNCED", "the stored media is not what the hub announced")
     }
     return decryptClip(await importClipKey(id as ClipId, fromBase64(secret)), blob)
   }

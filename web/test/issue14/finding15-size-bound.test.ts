@@ -45,7 +45,7 @@ describe("issue 14 finding 15: downloads stop at the hub-signed size", () => {
         out.push(p)
     }
     await expect(run()).rejects.toMatchObject({
-      code: "CLIP_TAMPERED",
+      code: "CLIP_NOT_ANNOUNCED",
       message: expect.stringContaining("hub-signed size"),
     })
     expect(counter.pulled).toBeLessThanOrEqual(blob.length + 2 * 16 * 1024)
@@ -71,11 +71,11 @@ describe("issue 14 finding 15: downloads stop at the hub-signed size", () => {
       expect(await phone.loadThumbnail(event!)).toEqual(picture)
       // The relay serving more than the signed size looks, from the phone, like a smaller signed size.
       await expect(phone.loadClip({ ...event!, size: 1000 })).rejects.toMatchObject({
-        code: "BAD_RESPONSE",
+        code: "RELAY_BAD_RESPONSE",
       })
       await expect(
         phone.loadThumbnail({ ...event!, thumbnail: { ...event!.thumbnail!, size: 1000 } }),
-      ).rejects.toMatchObject({ code: "BAD_RESPONSE" })
+      ).rejects.toMatchObject({ code: "RELAY_BAD_RESPONSE" })
     })
   })
 })

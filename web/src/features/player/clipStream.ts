@@ -50,7 +50,7 @@ export async function* decryptClipStream(
       if (!done) {
         received += value.length
         if (options.maxBytes !== undefined && received > options.maxBytes) {
-          throw new CryptoError("CLIP_TAMPERED", "the relay sent more than the hub-signed size")
+          throw new CryptoError("CLIP_NOT_ANNOUNCED", "the relay sent more than the hub-signed size")
         }
         options.onBytes?.(received)
         pending.push(value)
@@ -69,7 +69,7 @@ export async function* decryptClipStream(
     }
     decryptor.finish()
     if (options.blobId !== undefined && toHex(await sha256(join(ciphertext))) !== options.blobId) {
-      throw new CryptoError("CLIP_TAMPERED", "the stored media is not what the hub announced")
+      throw new CryptoError("CLIP_NOT_ANNOUNCED", "the stored media is not what the hub announced")
     }
   } finally {
     // Stops the download when the consumer gives up or a record fails.
