@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises"
 import { z } from "zod"
+import { ConfigError } from "./errors.ts"
 import { defaultDetectionFilters, type LabelFilter } from "./detect/detectionFilter.ts"
 
 /** Labels a camera can notify for; "motion" is an event nothing was recognised in. */
@@ -200,9 +201,7 @@ export const hubConfigSchema = z.strictObject({
 export type HubConfig = z.infer<typeof hubConfigSchema>
 export type HubCameraConfig = HubConfig["cameras"][number]
 
-export class ConfigError extends Error {
-  readonly code = "CONFIG_INVALID"
-}
+export { ConfigError }
 
 /** Validates a config object; the error names the first bad field and says what was expected. */
 export function parseHubConfig(input: unknown, source = "config"): HubConfig {

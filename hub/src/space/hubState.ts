@@ -1,4 +1,5 @@
 import { z } from "zod"
+import { HubStateError } from "../errors.ts"
 
 /**
  * Everything the hub must not lose, in ONE file written atomically: its signal credentials, the MLS group
@@ -62,9 +63,7 @@ export type NewOutboxEntry = OutboxEntry extends infer E
     : never
   : never
 
-export class HubStateError extends Error {
-  readonly code = "HUB_STATE_CORRUPT"
-}
+export { HubStateError }
 
 /** The records the hub keeps in its StateStore: one document, replaced whole on every change. */
 export interface HubRecords extends Record<string, unknown> {

@@ -1,10 +1,9 @@
 import { readFile } from "node:fs/promises"
 import { SerialQueue, type StateChange, type StateStore } from "@vigil/protocol"
+import { StateFileError } from "../errors.ts"
 import { writeFileAtomic } from "./atomicFile.ts"
 
-export class StateFileError extends Error {
-  readonly code = "STATE_FILE_CORRUPT"
-}
+export { StateFileError }
 
 /**
  * A StateStore in one JSON file, replaced atomically (temp + fsync + rename + directory fsync) on every
