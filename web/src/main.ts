@@ -20,6 +20,7 @@ import { updatePrompt, watchForUpdates } from "./features/settings/updatePrompt.
 import { PhoneSpace } from "./space/phoneSpace.ts"
 import { LocalStore, type EventRecord } from "./store/db.ts"
 import { h } from "./ui/dom.ts"
+import { errorSentence } from "./ui/errorText.ts"
 
 const root = document.getElementById("app") as HTMLElement
 
@@ -117,10 +118,8 @@ async function pairWith(code: string) {
   } catch (err) {
     app.error =
       err instanceof VigilError && err.code === "ALREADY_PAIRED"
-        ? "This phone is already paired. Nothing was changed."
-        : err instanceof VigilError
-          ? err.message
-          : `Pairing failed: ${(err as Error).message}`
+        ? errorSentence(err)
+        : `Pairing failed. ${errorSentence(err)}`
   }
 }
 

@@ -1,6 +1,7 @@
 import { isValidCameraName, maxCameraNameLength } from "@vigil/protocol"
 import type { PhoneSpace } from "../../space/phoneSpace.ts"
 import { h } from "../../ui/dom.ts"
+import { errorSentence } from "../../ui/errorText.ts"
 
 /** How long a rename may wait for the hub's new roster before the screen says it was not confirmed. */
 const confirmTimeoutMs = 30_000
@@ -187,7 +188,7 @@ export class CamerasSection {
     } catch (err) {
       clearTimeout(timer)
       this.saving = undefined
-      this.error = `The hub could not be asked: ${(err as Error).message}`
+      this.error = `The hub could not be asked. ${errorSentence(err)}`
       this.rerender()
     }
   }

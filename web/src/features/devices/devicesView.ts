@@ -2,6 +2,7 @@ import "../pairing/pairing.css"
 import "./devices.css"
 import type { PhoneSpace } from "../../space/phoneSpace.ts"
 import { h } from "../../ui/dom.ts"
+import { errorSentence } from "../../ui/errorText.ts"
 import { CamerasSection } from "./camerasSection.ts"
 import { InviteSection } from "./inviteSection.ts"
 
@@ -58,7 +59,7 @@ export class DevicesView {
       void this.space()
         ?.answerPairing(approve)
         .catch((err: unknown) => {
-          this.error = `The answer could not be sent: ${(err as Error).message}`
+          this.error = `The answer could not be sent. ${errorSentence(err)}`
         })
         .finally(() => this.rerender())
     }
@@ -203,7 +204,7 @@ export class DevicesView {
       void this.space()
         ?.requestRoster()
         .catch((err: unknown) => {
-          this.error = `Could not ask the hub for names: ${(err as Error).message}`
+          this.error = `Could not ask the hub for names. ${errorSentence(err)}`
           this.rerender()
         })
     }
@@ -226,7 +227,7 @@ export class DevicesView {
       await this.space()?.removeDevice(deviceId)
     } catch (err) {
       this.removing.delete(deviceId)
-      this.error = `The hub could not be asked: ${(err as Error).message}`
+      this.error = `The hub could not be asked. ${errorSentence(err)}`
     }
     this.rerender()
   }

@@ -1,3 +1,4 @@
+import { errorSentence } from "../../ui/errorText.ts"
 import { avcCodecFromAnnexB } from "./avcCodec.ts"
 
 export interface DecodedFrameInfo {
@@ -57,7 +58,7 @@ export class LiveDecoder {
         this.onFrame({ timestampUs, decodedAtUs })
       },
       error: (e) => {
-        this.onError(`decoder: ${e.message}`)
+        this.onError(`The video decoder failed. ${errorSentence(e)}`)
         this.decoder = undefined
       },
     })

@@ -1,6 +1,7 @@
 import { FrameReassembler, FrameReceiver, toHex, randomBytes, type DeviceId } from "@vigil/protocol"
 import type { LiveReply, PhoneSpace } from "../../space/phoneSpace.ts"
 import { h } from "../../ui/dom.ts"
+import { errorSentence } from "../../ui/errorText.ts"
 import { LiveDecoder } from "./liveDecoder.ts"
 import { newLiveStats, nowUs, type LiveStats } from "./liveStats.ts"
 
@@ -187,7 +188,7 @@ export class LiveView {
       })
       session.mark("offerSent")
     } catch (err) {
-      if (this.session === session) this.retry((err as Error).message)
+      if (this.session === session) this.retry(errorSentence(err))
     }
   }
 
@@ -203,7 +204,7 @@ export class LiveView {
       try {
         await session.acceptRestart(reply.answer.sdp)
       } catch (err) {
-        this.retry(`the ICE restart failed: ${(err as Error).message}`)
+        this.retry(`The ICE restart failed. ${errorSentence(err)}`)
       }
       return
     }
@@ -213,7 +214,7 @@ export class LiveView {
       session.armTimeout(connectTimeoutMs, "no connection to the hub")
       await session.accept(reply.answer.sdp, new FrameReceiver(reply.frameKey))
     } catch (err) {
-      this.retry((err as Error).message)
+      this.retry(errorSentence(err))
     }
   }
 
@@ -247,7 +248,7 @@ export class LiveView {
     } catch (err) {
       if (this.session !== session) return
       // Most likely signal is unreachable too (no network yet): try again shortly.
-      session.armTimeout(1000, `${why} (${(err as Error).message})`, true)
+      session.armTimeout(1000, `${why}. ${errorSentence(err)}`, true)
     }
   }
 
@@ -371,7 +372,7 @@ class Session {
       try {
         frame = reassembler.push(new Uint8Array(e.data))
       } catch (err) {
-        this.dead((err as Error).message)
+        this.dead(errorSentence(err))
         return
       }
       if (frame) this.onFrame(frame)
@@ -475,7 +476,7 @@ class Session {
         this.decoder?.decode(frame.data, frame.keyframe, Number(frame.timestampUs))
       } catch (err) {
         this.backlog--
-        this.dead(`a frame was refused: ${(err as Error).message}`)
+        this.dead(`A frame was refused. ${errorSentence(err)}`)
       }
     })
   }

@@ -3,6 +3,7 @@
  * unsubscribes. Its status line keeps its height, so nothing moves when the text changes.
  */
 import { h } from "../../ui/dom.ts"
+import { errorSentence } from "../../ui/errorText.ts"
 import {
   PushSetupError,
   currentPushState,
@@ -40,12 +41,11 @@ export function notificationsSection(): { element: HTMLElement; refresh: () => v
     status.textContent = turnOn ? "Turning on…" : "Turning off…"
     void (turnOn ? enablePush() : disablePush()).then(
       () => load(),
-      (err: unknown) =>
-        load(err instanceof PushSetupError ? err.message : `Something went wrong: ${(err as Error).message}`),
+      (err: unknown) => load(err instanceof PushSetupError ? err.message : errorSentence(err)),
     )
   })
   const refresh = () =>
-    void load().catch((err: unknown) => show({ kind: "unsupported", reason: (err as Error).message }))
+    void load().catch((err: unknown) => show({ kind: "unsupported", reason: errorSentence(err) }))
   refresh()
   const element = h(
     "section",

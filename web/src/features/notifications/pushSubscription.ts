@@ -5,6 +5,7 @@
  */
 import { SignalClient, SignalError, bufferSource, fromBase64Url } from "@vigil/protocol"
 import { LocalStore } from "../../store/db.ts"
+import { errorSentence } from "../../ui/errorText.ts"
 
 export type PushState =
   | { kind: "unsupported"; reason: string }
@@ -60,7 +61,7 @@ export async function enablePush(): Promise<void> {
     if (err instanceof SignalError && err.status === 404) {
       throw new PushSetupError("Your relay does not send notifications (its operator has not enabled push).")
     }
-    throw new PushSetupError(`The relay could not be reached: ${(err as Error).message}`)
+    throw new PushSetupError(`The relay could not be asked for notifications. ${errorSentence(err)}`)
   }
   const registration = await navigator.serviceWorker.ready
   let subscription: PushSubscription
@@ -73,7 +74,7 @@ export async function enablePush(): Promise<void> {
       subscribeTimeoutMs,
     )
   } catch (err) {
-    throw new PushSetupError(`This browser's push service did not answer: ${(err as Error).message}`)
+    throw new PushSetupError(`This browser's push service did not answer. ${errorSentence(err)}`)
   }
   try {
     await client.setPushSubscription(
@@ -81,7 +82,7 @@ export async function enablePush(): Promise<void> {
     )
   } catch (err) {
     await subscription.unsubscribe()
-    throw new PushSetupError(`The relay refused the subscription: ${(err as Error).message}`)
+    throw new PushSetupError(`The relay refused the subscription. ${errorSentence(err)}`)
   }
 }
 
@@ -97,6 +98,8 @@ export async function disablePush(): Promise<void> {
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   return Promise.race([
     work,
-    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms / 1000} s`)), ms)),
+    new Promise<T>((_, reject) =>
+      setTimeout(() => reject(new DOMException(`no answer in ${ms / 1000} s`, "TimeoutError")), ms),
+    ),
   ])
 }

@@ -1,6 +1,7 @@
 import "./pairing.css"
 import type { LocalStore } from "../../store/db.ts"
 import { h } from "../../ui/dom.ts"
+import { errorSentence } from "../../ui/errorText.ts"
 import type { JoinLink } from "@vigil/protocol"
 import { DiscoveryPairing, type DiscoveredHub } from "./discoveryPairing.ts"
 import { pairingCodeFromScan, QrScanner } from "./qrScanner.ts"
@@ -291,7 +292,7 @@ export class AddCameraView {
     } catch (err) {
       scanner.stop()
       this.scanner = undefined
-      this.scanError = `The camera could not be used: ${(err as Error).message}`
+      this.scanError = `The camera could not be used. ${errorSentence(err)}`
       this.render()
     }
   }

@@ -1,7 +1,8 @@
-import { VigilError, bufferSource } from "@vigil/protocol"
+import { bufferSource } from "@vigil/protocol"
 import type { ClipSource } from "../../space/phoneSpace.ts"
 import type { EventRecord } from "../../store/db.ts"
 import { h } from "../../ui/dom.ts"
+import { errorSentence } from "../../ui/errorText.ts"
 import { labelText, timeText } from "../../ui/format.ts"
 import { decryptClipStream } from "./clipStream.ts"
 import { exportName, scanInit } from "./mp4.ts"
@@ -31,14 +32,6 @@ function concat(parts: Uint8Array[]): Uint8Array {
     at += p.length
   }
   return out
-}
-
-function reasonOf(err: unknown): string {
-  if (err instanceof VigilError) {
-    if (err.code === "CLIP_TAMPERED") return "it was altered in storage"
-    if (err.code === "CLIP_TRUNCATED") return "it is incomplete at the relay"
-  }
-  return err instanceof Error ? err.message : String(err)
 }
 
 /** A SourceBuffer fed one verified piece at a time. */
@@ -255,7 +248,7 @@ export class ClipPlayer {
       this.renderActions()
     } catch (err) {
       if (this.abort.signal.aborted) return
-      this.fail(`This clip cannot be shown: ${reasonOf(err)}.`)
+      this.fail(`This clip cannot be shown. ${errorSentence(err)}`)
     }
   }
 
@@ -330,7 +323,7 @@ export class ClipPlayer {
         h(
           "p",
           { class: "error", role: "alert" },
-          `Could not delete: ${reasonOf(err)}. Nothing was removed from this phone.`,
+          `Could not delete. ${errorSentence(err)} Nothing was removed from this phone.`,
         ),
         h("button", { onclick: () => this.askDelete() }, "Try again"),
       )
