@@ -13,24 +13,21 @@ import {
   SpaceSession,
   VigilError,
   decodePushText,
-  decryptClip,
   equalBytes,
   exportClipKey,
   exportPushSecret,
   fromBase64,
-  importClipKey,
   isPairingNoticeBytes,
   isSealedPairingNoticeBytes,
   mlsWireformat,
   openPushPayload,
   pushPayloadEpoch,
-  sha256,
   toBase64,
-  toHex,
   type ClipId,
   type PushNotice,
   type TrustPolicy,
 } from "@vigil/protocol"
+import { downloadAndDecrypt } from "../../space/mediaDownload.ts"
 import type { LocalStore } from "../../store/db.ts"
 import { labelText, timeText } from "../../ui/format.ts"
 
@@ -129,10 +126,8 @@ async function loadThumbnail(
   const ref = notice.thumbnail
   if (!ref || ref.size > maxThumbnailBytes * 2) return undefined
   const { secret } = await exportClipKey(session, ref.clipId as ClipId)
-  // The hub signed the size: the relay cannot make the worker buffer more than that.
-  const blob = await client.getBlob(notice.spaceId, ref.blobId, undefined, { maxBytes: ref.size })
-  if (toHex(await sha256(blob)) !== ref.blobId) return undefined
-  const jpeg = await decryptClip(await importClipKey(ref.clipId as ClipId, secret), blob)
+  // The hub signed the size and blob id: the relay can neither make the worker buffer more nor swap it.
+  const jpeg = await downloadAndDecrypt(client, { ...ref, spaceId: notice.spaceId }, secret)
   return jpeg.length <= maxThumbnailBytes ? `data:image/jpeg;base64,${toBase64(jpeg)}` : undefined
 }
 

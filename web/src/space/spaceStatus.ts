@@ -1,0 +1,38 @@
+/** What the app shows about this phone's membership, and the knobs tests turn. */
+
+export type SpaceStatus =
+  | { kind: "waiting-for-hub" }
+  | { kind: "repairing"; reason: string }
+  | { kind: "paired" }
+  | { kind: "offline"; reason: string }
+  | { kind: "removed" }
+
+export interface PhoneSpaceOptions {
+  /** How often the phone refreshes its leaf keys (post-compromise security). Default 24 hours. */
+  keyRefreshMs?: number
+  /**
+   * How long messages claiming a later epoch may wait, with nothing authenticated arriving after them,
+   * before the phone asks the hub to let it back in (it keeps its group until the hub's Welcome). Default 60 s.
+   */
+  stuckAfterMs?: number
+  /**
+   * After how long without any authenticated message from the hub the app says so. The hub commits a new
+   * epoch at least hourly, so silence beyond two of those means it is off, or its messages are withheld.
+   * Default 2 h 15 min.
+   */
+  silentAfterMs?: number
+}
+
+/**
+ * What the phone can tell about the hub's messages reaching it (issue 14, finding 5): the relay can drop
+ * or hold back messages, but not without the phone noticing a skipped number or a long silence.
+ */
+export interface HubNews {
+  /** Set when nothing authenticated came from the hub for `silentAfterMs`: since when (ms). */
+  silentSince?: number
+  /** Clip announcements and sightings whose numbers were skipped. */
+  missing: number
+}
+
+/** Default of `PhoneSpaceOptions.silentAfterMs`. */
+export const defaultSilentAfterMs = 135 * 60_000
