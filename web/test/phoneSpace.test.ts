@@ -3,7 +3,7 @@
  * relay on 127.0.0.1: pairing, a clip delivered and decrypted, restart of both sides, and removal.
  */
 import "fake-indexeddb/auto"
-import { mkdtemp, rm } from "node:fs/promises"
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { pino } from "pino"
@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { HubSpace } from "@vigil/hub"
 import {
   SignalClient,
+  clipHeaderLength,
   decodeInvite,
   randomBytes,
   type CameraId,
@@ -18,6 +19,7 @@ import {
   type SupportedSuite,
 } from "@vigil/protocol"
 import { startTestRelay } from "@vigil/signal"
+import { decryptClipStream } from "../src/features/player/clipStream.ts"
 import { PhoneSpace } from "../src/space/phoneSpace.ts"
 import { LocalStore } from "../src/store/db.ts"
 
@@ -140,21 +142,40 @@ describe("phone ↔ hub through signal", () => {
     expect(await b.store.listEvents()).toEqual([])
   })
 
-  it("a tampered blob is refused with CLIP_TAMPERED", async () => {
+  it("a blob with one byte changed at the relay is refused, whole or streamed, and nothing is kept", async () => {
     const hub = await openHub()
     const { phone, store } = await pairPhone(hub, "phone-e")
-    await hub.deliverClip(clip(fakeMp4()))
+    const mp4 = fakeMp4()
+    await hub.deliverClip(clip(mp4))
     const [event] = await until(async () => {
       const events = await store.listEvents()
       return events.length ? events : undefined
     })
-    // The relay swaps in another blob of the same space: the hash signed by the hub no longer matches.
-    await expect(phone.loadClip({ ...event!, blobId: "0".repeat(64) })).rejects.toBeDefined()
-    await expect(
-      phone.loadClip({ ...event!, secret: Buffer.from(randomBytes(28)).toString("base64") }),
-    ).rejects.toMatchObject({
-      code: "CLIP_TAMPERED",
-    })
+    expect(await phone.loadClip(event!)).toEqual(mp4)
+
+    // The relay (or whoever has its disk) flips one bit of the stored ciphertext, inside the first record.
+    const blobPath = join(relay.dir, "blobs", event!.blobId.slice(0, 2), event!.blobId)
+    const stored = await readFile(blobPath)
+    stored[clipHeaderLength + 100]! ^= 0x01
+    await writeFile(blobPath, stored)
+
+    // Whole download: the blob is no longer the one whose SHA-256 the hub signed.
+    await expect(phone.loadClip(event!)).rejects.toMatchObject({ code: "CLIP_NOT_ANNOUNCED" })
+    // Streamed as the player does: the first record already differs from the hub-signed record list, so
+    // not one byte of video comes out.
+    const source = await phone.clipSource(event!)
+    expect(source.recordHashes).toBeDefined()
+    const response = await fetch(source.url, { headers: source.headers })
+    const played: Uint8Array[] = []
+    const options = { blobId: source.blobId, maxBytes: source.size, recordHashes: source.recordHashes! }
+    const streaming = (async () => {
+      for await (const piece of decryptClipStream(response.body!, source.key, options)) played.push(piece)
+    })()
+    await expect(streaming).rejects.toMatchObject({ code: "CLIP_NOT_ANNOUNCED" })
+    expect(played).toEqual([])
+    // Nothing changed on the phone: the one event, as announced, and no message problems.
+    expect(await store.listEvents()).toEqual([event])
+    expect(phone.problems).toEqual([])
   })
 
   async function firstEventAfter(store: LocalStore, known: Set<string>) {
