@@ -112,12 +112,34 @@ describe("SpaceSession", () => {
     expect((await keep.open(after, 0)).kind).toBe("application")
   })
 
-  it("phones refuse commits that do not come from the hub", async () => {
-    const { hub, phones } = await setupSpace(2)
-    // A phone cannot commit through our API's policy; simulate with a second hub-like group member commit.
-    const [a] = phones as [SpaceSession]
-    const { commit } = await hub.rotate()
-    await expect(a.open(commit, 1)).rejects.toMatchObject({ code: "UNTRUSTED_CREDENTIAL" })
+  it("a commit made by a phone is refused by the hub and the other phones, and changes nothing", async () => {
+    const { hub, phones, hubIdentity } = await setupSpace(2)
+    const [rogue, other] = phones as [SpaceSession, SpaceSession]
+    const saved: Uint8Array[] = []
+    const watched = await SpaceSession.restore(hub.encode(), {
+      trust: (identity) => identity.role === "phone" || identity.deviceId === hubIdentity.deviceId,
+      persist: async (state) => void saved.push(state),
+    })
+    const epoch = watched.epoch
+    // A real MLS commit, made and signed by a phone's own leaf (MLS lets any member commit).
+    const { commit } = await rogue.rotate()
+    expect(rogue.epoch).toBe(epoch + 1n)
+
+    // The hub accepts commits from its own leaf only (hub/src/space/hubSpace.ts passes it): refused, unsaved.
+    await expect(watched.open(commit, watched.ownLeafIndex)).rejects.toMatchObject({
+      code: "UNTRUSTED_CREDENTIAL",
+    })
+    expect(saved).toEqual([])
+    expect(watched.epoch).toBe(epoch)
+    // The other phone accepts the hub's leaf (0) only, too.
+    await expect(other.open(commit, 0)).rejects.toMatchObject({ code: "UNTRUSTED_CREDENTIAL" })
+    expect(other.epoch).toBe(epoch)
+
+    // The group goes on from the hub: its next commit is followed; the rogue phone is left behind.
+    const { commit: next } = await watched.rotate()
+    expect(await other.open(next, 0)).toMatchObject({ kind: "commit", removedSelf: false })
+    expect(other.epoch).toBe(epoch + 1n)
+    await expect(rogue.open(next, 0)).rejects.toMatchObject({ code: "SIGNATURE_INVALID" })
   })
 
   it("refuses proposals from a member without saving anything, so the hub's next commits still work", async () => {
