@@ -15,7 +15,8 @@ import {
   signDeviceRoster,
   encodeDiscoveryAnnouncement,
   newDiscoveryRoomId,
-  signPairingResult,
+  openProbe,
+  sealPairingResult,
   SignalError,
   SpaceSession,
   decodeKeyPackage,
@@ -48,6 +49,7 @@ import {
   type DetectionInfo,
   type DeviceRequest,
   type DiscoveryRoomMessage,
+  type HubProbe,
   type FrameKey,
   type HubMessage,
   type Invite,
@@ -640,46 +642,35 @@ export class HubSpace {
   }
 
   /**
-   * One pairing by discovery. The Add commit and Welcome are made inside the queue, which stays held until
-   * both people confirmed (or not): nothing else may commit on top of an epoch that may be thrown away, and
-   * nothing from it is saved or sent to the other phones before the hub's "yes".
+   * One pairing by discovery. The phone is answered with a probe (discoveryProbe.ts), a throwaway group of
+   * two: nothing of the household is shown before both people said the codes match, and the household's
+   * queue is not held while they compare them. Only then is the phone added to the household's group.
    */
-  private pairByDiscovery(
+  private async pairByDiscovery(
     join: Extract<DiscoveryRoomMessage, { kind: "join" }>,
     ctx: PendingDiscovery,
     opts: DiscoveryOptions,
   ): Promise<void> {
     const from = join.deviceId
-    return this.queue
-      .run(async () => {
-        const keyHex = this.newPhoneKeyLocked(join.keyPackage, from)
-        this.pairing.set(keyHex, from)
-        try {
-          await this.discoveryLocked(join, keyHex, ctx, opts)
-        } catch (err) {
-          // Whatever failed, the pending epoch must not survive in memory: back to what is saved.
-          this.session = await SpaceSession.restore(fromBase64(this.doc.group), this.hooks)
-          this.captured = undefined
-          throw err
-        } finally {
-          this.pairing.delete(keyHex)
-        }
-      })
-      .catch((err: unknown) => {
-        this.log.warn({ err: describe(err), from }, "refused a pairing request")
-        opts.onRefused?.({ deviceId: from }, describe(err))
-      })
+    try {
+      if (this.doc.phones.some((p) => p.deviceId === from)) {
+        throw new VigilError("PAIRING_INVALID", "device is already paired")
+      }
+      const probe = await openProbe({ hubDeviceId: this.deviceId, join, suite: this.session.suite })
+      await this.discoveryProbe(join, probe, ctx, opts)
+    } catch (err) {
+      this.log.warn({ err: describe(err), from }, "refused a pairing request")
+      opts.onRefused?.({ deviceId: from }, describe(err))
+    }
   }
 
-  private async discoveryLocked(
+  private async discoveryProbe(
     join: Extract<DiscoveryRoomMessage, { kind: "join" }>,
-    keyHex: string,
+    { probe, welcome, phoneKey }: HubProbe,
     ctx: PendingDiscovery,
     opts: DiscoveryOptions,
   ) {
     const from = join.deviceId
-    const existing = this.doc.phones
-    const { commit, welcome } = await this.session.addMember(join.keyPackage)
     // The code needs the phone's nonce, which it reveals only once it holds the Welcome (confirmationCode.ts).
     let code: string | undefined
     let request: DiscoveryRequest = { deviceId: from, deviceName: join.deviceName, code: "" }
@@ -687,8 +678,9 @@ export class HubSpace {
     const decided = new AbortController()
     let nonceSaid: (nonce: Uint8Array | undefined) => void = () => {}
     const revealed = new Promise<Uint8Array | undefined>((resolve) => (nonceSaid = resolve))
-    let phoneSaid: (yes: boolean) => void = () => {}
-    const phoneYes = new Promise<boolean>((resolve) => (phoneSaid = resolve))
+    // The phone's side: its confirmation, with the key package it wants in the household's group.
+    let phoneSaid: (keyPackage: Uint8Array | undefined) => void = () => {}
+    const phoneYes = new Promise<Uint8Array | undefined>((resolve) => (phoneSaid = resolve))
     // The hub's side: its terminal, or a paired phone whose user compared the code (signed approval).
     let hubSaid: (yes: boolean) => void = () => {}
     const hubYes = new Promise<boolean>((resolve) => (hubSaid = resolve))
@@ -716,7 +708,7 @@ export class HubSpace {
       if (m.deviceId !== from) return
       if (m.kind === "cancel") {
         nonceSaid(undefined)
-        return phoneSaid(false)
+        return phoneSaid(undefined)
       }
       if (m.kind === "reveal") {
         if (code !== undefined) return
@@ -728,24 +720,23 @@ export class HubSpace {
           this.log.warn({ err: describe(err), from }, "refused a pairing nonce")
           reason = "the phone's nonce did not match its request"
           nonceSaid(undefined)
-          phoneSaid(false)
+          phoneSaid(undefined)
         }
         return
       }
       if (m.kind !== "confirm" || code === undefined) return
       try {
-        // Sealed in the pending epoch, which only this phone and the hub hold.
-        const opened = await this.session.open(m.sealed, this.session.ownLeafIndex)
+        // Sealed in the probe, which only this phone and the hub hold.
+        const opened = await probe.open(m.sealed, probe.ownLeafIndex)
         if (opened.kind !== "application")
           throw new VigilError("UNEXPECTED_MESSAGE", "expected a confirmation")
-        checkPairingConfirmation(opened.data, from, code)
-        phoneSaid(true)
+        phoneSaid(checkPairingConfirmation(opened.data, { deviceId: from, code, phoneKey }).keyPackage)
       } catch (err) {
         this.log.warn({ err: describe(err), from }, "refused a pairing confirmation")
       }
     }
 
-    let accepted = false
+    let keyPackage: Uint8Array | undefined
     let reason = "refused at the hub"
     const stopping = () => {
       reason = "the hub is stopping"
@@ -763,25 +754,25 @@ export class HubSpace {
       }, timeoutMs)
       if (this.discoveryAbort.signal.aborted) stopping()
       this.discoveryAbort.signal.addEventListener("abort", stopping, { once: true })
-      const aborted = new Promise<false>((resolve) => {
-        if (decided.signal.aborted) resolve(false)
-        decided.signal.addEventListener("abort", () => resolve(false), { once: true })
+      const aborted = new Promise<undefined>((resolve) => {
+        if (decided.signal.aborted) resolve(undefined)
+        decided.signal.addEventListener("abort", () => resolve(undefined), { once: true })
       })
-      const nonce = await Promise.race([revealed, aborted.then(() => undefined)])
+      const nonce = await Promise.race([revealed, aborted])
       if (nonce) {
-        code = await confirmationCode(this.session.epochAuthenticator, nonce)
+        code = await confirmationCode(probe.epochAuthenticator, nonce)
         request = { ...request, code }
         void opts.confirm(request, decided.signal).then((yes) => {
           if (!decided.signal.aborted) hubSaid(yes)
         })
-        await this.noticeToPhonesLocked(request, ctx.roomId, Date.now() + timeoutMs)
-        const never = new Promise<boolean>(() => {})
-        accepted = await Promise.race([
-          Promise.all([hubYes, phoneYes]).then(([a, b]) => a && b),
-          hubYes.then((yes) => (yes ? never : false)),
-          phoneYes.then((yes) => {
-            if (!yes && reason === "refused at the hub") reason = "cancelled on the phone"
-            return yes ? never : false
+        await this.noticeToPhones(request, ctx.roomId, Date.now() + timeoutMs)
+        const never = new Promise<undefined>(() => {})
+        keyPackage = await Promise.race([
+          Promise.all([hubYes, phoneYes]).then(([a, b]) => (a ? b : undefined)),
+          hubYes.then((yes) => (yes ? never : undefined)),
+          phoneYes.then((kp) => {
+            if (!kp && reason === "refused at the hub") reason = "cancelled on the phone"
+            return kp ? never : undefined
           }),
           aborted,
         ])
@@ -789,6 +780,12 @@ export class HubSpace {
         reason = "cancelled on the phone" // the timer and a stopping hub set their own reason
       }
       clearTimeout(timer)
+      if (keyPackage) {
+        const phone = await this.queue.run(() => this.admitLocked(from, join.deviceName, keyPackage!, probe))
+        this.log.info({ deviceId: from }, "phone paired by discovery")
+        opts.onPaired?.(phone)
+        return
+      }
     } catch (err) {
       reason = describe(err)
     } finally {
@@ -797,44 +794,63 @@ export class HubSpace {
       ctx.onRoomMessage = async () => {}
     }
 
-    const result = await this.session.seal(
-      await this.signPairingResultLocked({
-        kind: "pairing-result",
-        spaceId: this.spaceId,
-        to: from,
-        accepted,
-        epoch: this.session.epoch.toString(),
-      }),
-    )
-    if (!accepted) {
-      // Back to the saved epoch: the pending one was never saved nor seen by the other phones.
-      this.session = await SpaceSession.restore(fromBase64(this.doc.group), this.hooks)
-      this.captured = undefined
-      await this.client.sendToMailbox(from, result).catch(() => undefined)
-      await this.client.removeMember(this.spaceId, from).catch((err: unknown) => {
-        this.log.warn({ err: describe(err), from }, "could not revoke a refused phone at signal")
-      })
-      this.log.info({ deviceId: from, reason }, "pairing by discovery refused")
-      opts.onRefused?.(request, reason)
-      return
+    // Refused: the phone hears so, in the probe, and learns nothing else.
+    const refusal = await sealPairingResult({ kind: "pairing-result", to: from, accepted: false }, probe)
+    await this.client.sendToMailbox(from, refusal).catch(() => undefined)
+    await this.client.removeMember(this.spaceId, from).catch((err: unknown) => {
+      this.log.warn({ err: describe(err), from }, "could not revoke a refused phone at signal")
+    })
+    this.log.info({ deviceId: from, reason }, "pairing by discovery refused")
+    opts.onRefused?.(request, reason)
+  }
+
+  /**
+   * Both people said yes: adds the phone's household key package to the group in one commit, saved with its
+   * outbox: the commit to the other phones, the grant at signal, the result (with the Welcome) sealed in
+   * the probe, and the new roster.
+   */
+  private async admitLocked(
+    from: DeviceId,
+    name: string,
+    keyPackage: Uint8Array,
+    probe: SpaceSession,
+  ): Promise<PairedPhone> {
+    const keyHex = this.newPhoneKeyLocked(keyPackage, from)
+    this.pairing.set(keyHex, from)
+    try {
+      const existing = this.doc.phones
+      const { commit, welcome } = await this.session.addMember(keyPackage)
+      const pairedAt = Date.now()
+      const phones = [...existing, { deviceId: from, signatureKey: keyHex, pairedAt, name }]
+      const roster = await this.session.seal(await this.signRosterLocked(phones))
+      const result = await sealPairingResult(
+        {
+          kind: "pairing-result",
+          to: from,
+          accepted: true,
+          spaceId: this.spaceId,
+          epoch: this.session.epoch.toString(),
+          hubKey: this.hubSignatureKey,
+          welcome,
+        },
+        probe,
+      )
+      await this.applyLocked(
+        [
+          ...this.mailToPhones(commit, existing),
+          { kind: "grant", deviceId: from }, // from pending to full member at signal
+          { kind: "mail", to: from, body: toBase64(result) },
+          ...this.mailToPhones(roster, phones),
+        ],
+        (doc) => ({
+          ...doc,
+          phones: [...doc.phones, { deviceId: from, signatureKey: keyHex, pairedAt, name }],
+        }),
+      )
+      return { deviceId: from, pairedAt, name }
+    } finally {
+      this.pairing.delete(keyHex)
     }
-    const pairedAt = Date.now()
-    const phones = [...existing, { deviceId: from, signatureKey: keyHex, pairedAt, name: join.deviceName }]
-    const roster = await this.session.seal(await this.signRosterLocked(phones))
-    await this.applyLocked(
-      [
-        ...this.mailToPhones(commit, existing),
-        { kind: "grant", deviceId: from }, // from pending to full member at signal
-        { kind: "mail", to: from, body: toBase64(result) },
-        ...this.mailToPhones(roster, phones),
-      ],
-      (doc) => ({
-        ...doc,
-        phones: [...doc.phones, { deviceId: from, signatureKey: keyHex, pairedAt, name: join.deviceName }],
-      }),
-    )
-    this.log.info({ deviceId: from }, "phone paired by discovery")
-    opts.onPaired?.({ deviceId: from, pairedAt, name: join.deviceName })
   }
 
   /**
@@ -842,40 +858,33 @@ export class HubSpace {
    * directly, not through the outbox: it is worthless after the request ends, and a lost one only means
    * approving at the hub's terminal.
    */
-  private async noticeToPhonesLocked(request: DiscoveryRequest, roomId: string, expiresAt: number) {
+  private async noticeToPhones(request: DiscoveryRequest, roomId: string, expiresAt: number) {
     if (this.doc.phones.length === 0) return
-    // Sealed for the epoch the paired phones are in, the saved one (this.session is the pending epoch).
-    const saved = await SpaceSession.restore(fromBase64(this.doc.group), this.hooks)
-    const notice = await sealPairingNotice(
-      {
-        kind: "pairing-pending",
-        spaceId: this.spaceId,
-        roomId,
-        deviceId: request.deviceId,
-        deviceName: request.deviceName,
-        code: request.code,
-        expiresAt,
-      },
-      saved,
-      this.session.signaturePrivateKey,
-      this.session.signature,
-      nodeAead,
-    )
+    // Sealed for the epoch the paired phones are in now (exporting changes no state).
+    const { notice, phones } = await this.queue.run(async () => ({
+      notice: await sealPairingNotice(
+        {
+          kind: "pairing-pending",
+          spaceId: this.spaceId,
+          roomId,
+          deviceId: request.deviceId,
+          deviceName: request.deviceName,
+          code: request.code,
+          expiresAt,
+        },
+        this.session,
+        this.session.signaturePrivateKey,
+        this.session.signature,
+        nodeAead,
+      ),
+      phones: this.doc.phones,
+    }))
     await Promise.all(
-      this.doc.phones.map((p) =>
+      phones.map((p) =>
         this.client.sendToMailbox(p.deviceId, notice).catch((err: unknown) => {
           this.log.warn({ err: describe(err), to: p.deviceId }, "pairing notice not delivered")
         }),
       ),
-    )
-  }
-
-  private signPairingResultLocked(result: Parameters<typeof signPairingResult>[0]): Promise<Uint8Array> {
-    return signPairingResult(
-      result,
-      this.session.groupId,
-      this.session.signaturePrivateKey,
-      this.session.signature,
     )
   }
 

@@ -13,6 +13,8 @@ import {
   encodeDiscoveryRoomMessage,
   encodePairingConfirmation,
   isSealedPairingNoticeBytes,
+  joinHousehold,
+  joinProbe,
   loadSuite,
   mlsWireformat,
   newPairingNonce,
@@ -50,7 +52,10 @@ export async function rawPhone(setup: RawPhoneSetup, name: string) {
   let after = 0
   let session: SpaceSession | undefined
   let hubMember: Member | undefined
+  // The probe (discoveryProbe.ts): joined from the hub's first Welcome, until the result brings the household.
+  let probe: { probe: SpaceSession; hub: Member } | undefined
   let pending: Awaited<ReturnType<typeof createPendingJoin>> | undefined
+  let household: Awaited<ReturnType<typeof createPendingJoin>> | undefined
   let roomId = ""
   const results: PairingResult[] = []
   const notices: PairingNotice[] = []
@@ -58,7 +63,7 @@ export async function rawPhone(setup: RawPhoneSetup, name: string) {
   const messages: HubMessage[] = []
   const signKey = () => pendingSignatureKeys(pending!).signKey
 
-  /** Reads the mailbox: joins from a Welcome, follows commits, sorts what the hub sent. */
+  /** Reads the mailbox: joins the probe, then the household from the result, follows commits, sorts the rest. */
   async function follow() {
     for (const m of await client.fetchMailbox(after, 0)) {
       after = m.seq
@@ -68,27 +73,32 @@ export async function rawPhone(setup: RawPhoneSetup, name: string) {
         continue
       }
       if (mlsWireformat(m.body) === "mls_welcome") {
-        session = await SpaceSession.join({
-          welcome: m.body,
-          pending: pending!,
-          trust: () => true,
-          persist: async () => {},
-        })
-        hubMember = session.members().find((x) => x.identity.role === "hub")
+        probe = await joinProbe(m.body, pending!, setup.hubDeviceId())
         continue
       }
-      const incoming = await session!.open(m.body, hubMember!.leafIndex)
+      if (!session) {
+        const sealed = await probe!.probe.open(m.body, probe!.hub.leafIndex)
+        if (sealed.kind !== "application") continue
+        const p = probe!.probe
+        const result = await openPairingResult(
+          sealed.data,
+          p.groupId,
+          probe!.hub.signaturePublicKey,
+          p.signature,
+        )
+        results.push(result)
+        if (result.accepted)
+          ({ session, hub: hubMember } = await joinHousehold(result, household!, setup.hubDeviceId()))
+        continue
+      }
+      const incoming = await session.open(m.body, hubMember!.leafIndex)
       if (incoming.kind !== "application") continue
       const hubKey = hubMember!.signaturePublicKey
       if (peekEnvelopeKind(incoming.data) === "device-roster") {
         rosters.push(await openDeviceRoster(incoming.data, session!.groupId, hubKey, session!.signature))
         continue
       }
-      try {
-        messages.push(await openSignedHubMessage(incoming.data, session!.groupId, hubKey, session!.signature))
-      } catch {
-        results.push(await openPairingResult(incoming.data, session!.groupId, hubKey, session!.signature))
-      }
+      messages.push(await openSignedHubMessage(incoming.data, session.groupId, hubKey, session.signature))
     }
   }
 
@@ -102,6 +112,10 @@ export async function rawPhone(setup: RawPhoneSetup, name: string) {
     follow,
     get session() {
       return session
+    },
+    /** The probe this phone joined (the group the pairing's code is computed in). */
+    get probe() {
+      return probe?.probe
     },
     get roomId() {
       return roomId
@@ -124,6 +138,11 @@ export async function rawPhone(setup: RawPhoneSetup, name: string) {
         { timeout: 10_000, interval: 100 },
       )
       pending = await createPendingJoin({ role: "phone", deviceId })
+      household = await createPendingJoin(
+        { role: "phone", deviceId },
+        undefined,
+        pendingSignatureKeys(pending),
+      )
       const { nonce, commitment } = await newPairingNonce()
       await client.postToRoom(
         roomId,
@@ -138,7 +157,7 @@ export async function rawPhone(setup: RawPhoneSetup, name: string) {
       await vi.waitFor(
         async () => {
           await follow()
-          if (!session) throw new Error("no Welcome yet")
+          if (!probe) throw new Error("no Welcome yet")
         },
         { timeout: 10_000, interval: 100 },
       )
@@ -146,11 +165,11 @@ export async function rawPhone(setup: RawPhoneSetup, name: string) {
         roomId,
         encodeDiscoveryRoomMessage({ kind: "reveal", deviceId, nonce: revealOverride ?? nonce }),
       )
-      return confirmationCode(session!.epochAuthenticator, nonce)
+      return confirmationCode(probe!.probe.epochAuthenticator, nonce)
     },
-    /** "Codes match" on this phone: the confirmation sealed in the pending epoch. */
+    /** "Codes match" on this phone: the confirmation, with the household key package, sealed in the probe. */
     async confirm(code: string) {
-      const sealed = await session!.seal(encodePairingConfirmation(deviceId, code))
+      const sealed = await probe!.probe.seal(encodePairingConfirmation(deviceId, code, household!.keyPackage))
       await client.postToRoom(roomId, encodeDiscoveryRoomMessage({ kind: "confirm", deviceId, sealed }))
     },
     postRaw(bytes: Uint8Array) {

@@ -8,6 +8,8 @@ import {
   decodeDiscoveryAnnouncement,
   encodeDiscoveryRoomMessage,
   encodePairingConfirmation,
+  joinHousehold,
+  joinProbe,
   mlsWireformat,
   openPairingResult,
   pendingSignatureKeys,
@@ -17,7 +19,6 @@ import {
   type Member,
   type PendingJoin,
   type SupportedSuite,
-  type TrustPolicy,
 } from "@vigil/protocol"
 import type { DeviceRecord, LocalStore, SpaceRecord } from "../../store/db.ts"
 
@@ -154,6 +155,13 @@ export class DiscoveryPairing {
     const device = this.device!
     const deviceId = device.deviceId as DeviceId
     const pending = await createPendingJoin({ role: "phone", deviceId }, hub.suite)
+    // The key package for the household itself, sent sealed in the probe once the codes match: same
+    // signature key (this phone's lasting identity), its own init key.
+    const household = await createPendingJoin(
+      { role: "phone", deviceId },
+      hub.suite,
+      pendingSignatureKeys(pending),
+    )
     // Committed now, revealed only after the Welcome: no one in the middle can grind its epoch to our code.
     const { nonce, commitment } = await newPairingNonce()
     await client.postToRoom(
@@ -167,8 +175,8 @@ export class DiscoveryPairing {
       }),
     )
 
-    let session: SpaceSession | undefined
-    let hubMember: Member | undefined
+    // The probe (discoveryProbe.ts): what the hub answers a join with; the household comes with the result.
+    let probe: { probe: SpaceSession; hub: Member } | undefined
     let code = ""
     let userConfirmed = false
     let after = 0
@@ -177,7 +185,7 @@ export class DiscoveryPairing {
       if (Date.now() > deadline) {
         throw new VigilError(
           "PAIRING_EXPIRED",
-          session ? "the codes were not confirmed in time" : "the hub did not answer",
+          probe ? "the codes were not confirmed in time" : "the hub did not answer",
         )
       }
       const messages = await client.fetchMailbox(after, 10_000, { signal: abort })
@@ -185,32 +193,35 @@ export class DiscoveryPairing {
         after = m.seq
         if (abort.aborted) return
         const wireformat = mlsWireformat(m.body)
-        if (wireformat === "mls_welcome" && !session) {
+        if (wireformat === "mls_welcome" && !probe) {
           if (m.from !== hub.announcedBy) continue // only the hub the user picked may answer
-          ;({ session, hubMember } = await joinProvisionally(m.body, pending, hub))
+          probe = await joinProbe(m.body, pending, hub.announcedBy)
+          const joined = probe.probe
           await client.postToRoom(hub.roomId, encodeDiscoveryRoomMessage({ kind: "reveal", deviceId, nonce }))
-          code = await confirmationCode(session.epochAuthenticator, nonce)
+          code = await confirmationCode(joined.epochAuthenticator, nonce)
           deadline = Date.now() + confirmTimeoutMs
           this.set({ kind: "code", hub, code, confirmed: false })
           // The confirmation goes out when the user taps "Codes match", while we keep reading the mailbox.
           this.confirmed = () => {
-            if (userConfirmed || !session) return
+            if (userConfirmed) return
             userConfirmed = true
             this.set({ kind: "code", hub, code, confirmed: true })
-            void sendConfirmation(client, hub, session, deviceId, code).catch((err: unknown) =>
+            const confirmation = encodePairingConfirmation(deviceId, code, household.keyPackage)
+            void sendConfirmation(client, hub, joined, deviceId, confirmation).catch((err: unknown) =>
               this.cancel(`The confirmation could not be sent: ${(err as Error).message}`),
             )
           }
-        } else if (wireformat === "mls_private_message" && session && hubMember) {
-          const incoming = await session.open(m.body, hubMember.leafIndex)
+        } else if (wireformat === "mls_private_message" && probe && m.from === hub.announcedBy) {
+          const incoming = await probe.probe.open(m.body, probe.hub.leafIndex)
           if (incoming.kind !== "application") continue
+          const p = probe.probe
           const result = await openPairingResult(
             incoming.data,
-            session.groupId,
-            hubMember.signaturePublicKey,
-            session.signature,
+            p.groupId,
+            probe.hub.signaturePublicKey,
+            p.signature,
           )
-          if (result.to !== deviceId || result.spaceId !== toHex(session.groupId)) continue
+          if (result.to !== deviceId) continue
           if (!result.accepted) {
             this.set({
               kind: "refused",
@@ -221,7 +232,8 @@ export class DiscoveryPairing {
           }
           // The hub accepts only after our confirmation, so the user did confirm this code.
           if (!userConfirmed) continue
-          await this.keep(hub, device, pending, session, hubMember, after)
+          const { session, hub: hubMember } = await joinHousehold(result, household, hub.announcedBy)
+          await this.keep(hub, device, household, session, hubMember, after)
           this.set({ kind: "paired", hub })
           return
         }
@@ -229,7 +241,7 @@ export class DiscoveryPairing {
     }
   }
 
-  /** Both sides confirmed: from now on the hub key from the Welcome is this phone's pinned hub key. */
+  /** Both sides confirmed: from now on the hub key the result named is this phone's pinned hub key. */
   private async keep(
     hub: DiscoveredHub,
     device: { deviceId: string; token: string },
@@ -262,35 +274,14 @@ export class DiscoveryPairing {
   }
 }
 
-/**
- * Joins from the Welcome with PROVISIONAL trust: in discovery mode the phone has no pinned hub key, so it
- * accepts the hub credential the Welcome carries — but only to compute the code. Nothing is saved and
- * nothing is used until the user confirmed that the hub shows the same code; a Welcome from anyone else
- * (signal, a neighbour) gives a different code.
- */
-async function joinProvisionally(welcome: Uint8Array, pending: PendingJoin, hub: DiscoveredHub) {
-  const provisionalTrust: TrustPolicy = (identity) => identity.role === "hub" || identity.role === "phone"
-  const session = await SpaceSession.join({
-    welcome,
-    pending,
-    trust: provisionalTrust,
-    persist: async () => {},
-  })
-  const hubs = session.members().filter((m) => m.identity.role === "hub")
-  const hubMember = hubs[0]
-  if (hubs.length !== 1 || !hubMember || hubMember.identity.deviceId !== hub.announcedBy) {
-    throw new VigilError("UNTRUSTED_CREDENTIAL", "the Welcome is not from the hub that was picked")
-  }
-  return { session, hubMember }
-}
-
+/** Posts the confirmation (code and household key package), sealed in the probe that only the hub shares. */
 async function sendConfirmation(
   client: SignalClient,
   hub: DiscoveredHub,
-  session: SpaceSession,
+  probe: SpaceSession,
   deviceId: DeviceId,
-  code: string,
+  confirmation: Uint8Array,
 ) {
-  const sealed = await session.seal(encodePairingConfirmation(deviceId, code))
+  const sealed = await probe.seal(confirmation)
   await client.postToRoom(hub.roomId, encodeDiscoveryRoomMessage({ kind: "confirm", deviceId, sealed }))
 }
