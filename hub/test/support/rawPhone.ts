@@ -4,26 +4,18 @@
  */
 import { expect, vi } from "vitest"
 import {
+  DiscoveryJoiner,
   SignalClient,
   SpaceSession,
-  confirmationCode,
-  createPendingJoin,
   decodeDiscoveryAnnouncement,
   defaultSuiteName,
   encodeDiscoveryRoomMessage,
-  encodePairingConfirmation,
   isSealedPairingNoticeBytes,
-  joinHousehold,
-  joinProbe,
   loadSuite,
-  mlsWireformat,
-  newPairingNonce,
   openDeviceRoster,
   openSealedPairingNotice,
-  openPairingResult,
   openSignedHubMessage,
   peekEnvelopeKind,
-  pendingSignatureKeys,
   signDeviceRequest,
   signPairingApproval,
   type DeviceId,
@@ -52,16 +44,15 @@ export async function rawPhone(setup: RawPhoneSetup, name: string) {
   let after = 0
   let session: SpaceSession | undefined
   let hubMember: Member | undefined
-  // The probe (discoveryProbe.ts): joined from the hub's first Welcome, until the result brings the household.
-  let probe: { probe: SpaceSession; hub: Member } | undefined
-  let pending: Awaited<ReturnType<typeof createPendingJoin>> | undefined
-  let household: Awaited<ReturnType<typeof createPendingJoin>> | undefined
+  // The pairing in progress, as the app runs it (protocol/src/discoveryJoiner.ts).
+  let joiner: DiscoveryJoiner | undefined
+  let code: { code: string; reveal: Uint8Array } | undefined
   let roomId = ""
   const results: PairingResult[] = []
   const notices: PairingNotice[] = []
   const rosters: DeviceRoster[] = []
   const messages: HubMessage[] = []
-  const signKey = () => pendingSignatureKeys(pending!).signKey
+  const signKey = () => joiner!.signatureKeys.signKey
 
   /** Reads the mailbox: joins the probe, then the household from the result, follows commits, sorts the rest. */
   async function follow() {
@@ -72,23 +63,11 @@ export async function rawPhone(setup: RawPhoneSetup, name: string) {
         notices.push(await openSealedPairingNotice(m.body, session!, hubKey, session!.signature))
         continue
       }
-      if (mlsWireformat(m.body) === "mls_welcome") {
-        probe = await joinProbe(m.body, pending!, setup.hubDeviceId())
-        continue
-      }
       if (!session) {
-        const sealed = await probe!.probe.open(m.body, probe!.hub.leafIndex)
-        if (sealed.kind !== "application") continue
-        const p = probe!.probe
-        const result = await openPairingResult(
-          sealed.data,
-          p.groupId,
-          probe!.hub.signaturePublicKey,
-          p.signature,
-        )
-        results.push(result)
-        if (result.accepted)
-          ({ session, hub: hubMember } = await joinHousehold(result, household!, setup.hubDeviceId()))
+        const step = await joiner!.receive(m.from, m.body)
+        if (step.kind === "code") code = step
+        if (step.kind === "refused" || step.kind === "paired") results.push(step.result)
+        if (step.kind === "paired") ({ session, hub: hubMember } = step)
         continue
       }
       const incoming = await session.open(m.body, hubMember!.leafIndex)
@@ -115,7 +94,7 @@ export async function rawPhone(setup: RawPhoneSetup, name: string) {
     },
     /** The probe this phone joined (the group the pairing's code is computed in). */
     get probe() {
-      return probe?.probe
+      return joiner?.probeSession
     },
     get roomId() {
       return roomId
@@ -137,40 +116,29 @@ export async function rawPhone(setup: RawPhoneSetup, name: string) {
         },
         { timeout: 10_000, interval: 100 },
       )
-      pending = await createPendingJoin({ role: "phone", deviceId })
-      household = await createPendingJoin(
-        { role: "phone", deviceId },
-        undefined,
-        pendingSignatureKeys(pending),
-      )
-      const { nonce, commitment } = await newPairingNonce()
-      await client.postToRoom(
-        roomId,
-        encodeDiscoveryRoomMessage({
-          kind: "join",
-          deviceId,
-          deviceName: name,
-          keyPackage: pending.keyPackage,
-          commitment,
-        }),
-      )
+      const begun = await DiscoveryJoiner.begin({
+        deviceId,
+        deviceName: name,
+        hubDeviceId: setup.hubDeviceId(),
+      })
+      joiner = begun.joiner
+      await client.postToRoom(roomId, begun.join)
       await vi.waitFor(
         async () => {
           await follow()
-          if (!probe) throw new Error("no Welcome yet")
+          if (!code) throw new Error("no Welcome yet")
         },
         { timeout: 10_000, interval: 100 },
       )
-      await client.postToRoom(
-        roomId,
-        encodeDiscoveryRoomMessage({ kind: "reveal", deviceId, nonce: revealOverride ?? nonce }),
-      )
-      return confirmationCode(probe!.probe.epochAuthenticator, nonce)
+      const reveal = revealOverride
+        ? encodeDiscoveryRoomMessage({ kind: "reveal", deviceId, nonce: revealOverride })
+        : code!.reveal
+      await client.postToRoom(roomId, reveal)
+      return code!.code
     },
-    /** "Codes match" on this phone: the confirmation, with the household key package, sealed in the probe. */
+    /** "Codes match" on this phone (for `code`): the confirmation, with the household key package. */
     async confirm(code: string) {
-      const sealed = await probe!.probe.seal(encodePairingConfirmation(deviceId, code, household!.keyPackage))
-      await client.postToRoom(roomId, encodeDiscoveryRoomMessage({ kind: "confirm", deviceId, sealed }))
+      await client.postToRoom(roomId, await joiner!.confirm(code))
     },
     postRaw(bytes: Uint8Array) {
       return client.postToRoom(roomId, bytes)

@@ -1,23 +1,15 @@
 import {
+  DiscoveryJoiner,
   SignalClient,
-  SpaceSession,
   VigilError,
-  confirmationCode,
-  newPairingNonce,
-  createPendingJoin,
   decodeDiscoveryAnnouncement,
   encodeDiscoveryRoomMessage,
-  encodePairingConfirmation,
-  joinHousehold,
-  joinProbe,
-  mlsWireformat,
-  openPairingResult,
-  pendingSignatureKeys,
   toBase64,
   toHex,
   type DeviceId,
   type Member,
-  type PendingJoin,
+  type SignatureKeys,
+  type SpaceSession,
   type SupportedSuite,
 } from "@vigil/protocol"
 import type { DeviceRecord, LocalStore, SpaceRecord } from "../../store/db.ts"
@@ -153,87 +145,53 @@ export class DiscoveryPairing {
   private async run(hub: DiscoveredHub, deviceName: string, abort: AbortSignal) {
     const client = await this.authed()
     const device = this.device!
-    const deviceId = device.deviceId as DeviceId
-    const pending = await createPendingJoin({ role: "phone", deviceId }, hub.suite)
-    // The key package for the household itself, sent sealed in the probe once the codes match: same
-    // signature key (this phone's lasting identity), its own init key.
-    const household = await createPendingJoin(
-      { role: "phone", deviceId },
-      hub.suite,
-      pendingSignatureKeys(pending),
-    )
-    // Committed now, revealed only after the Welcome: no one in the middle can grind its epoch to our code.
-    const { nonce, commitment } = await newPairingNonce()
-    await client.postToRoom(
-      hub.roomId,
-      encodeDiscoveryRoomMessage({
-        kind: "join",
-        deviceId,
-        deviceName,
-        keyPackage: pending.keyPackage,
-        commitment,
-      }),
-    )
-
-    // The probe (discoveryProbe.ts): what the hub answers a join with; the household comes with the result.
-    let probe: { probe: SpaceSession; hub: Member } | undefined
-    let code = ""
-    let userConfirmed = false
+    const { joiner, join } = await DiscoveryJoiner.begin({
+      deviceId: device.deviceId as DeviceId,
+      deviceName,
+      hubDeviceId: hub.announcedBy,
+      suite: hub.suite,
+    })
+    await client.postToRoom(hub.roomId, join)
     let after = 0
     let deadline = Date.now() + requestTimeoutMs
     while (!abort.aborted) {
       if (Date.now() > deadline) {
         throw new VigilError(
           "PAIRING_EXPIRED",
-          probe ? "the codes were not confirmed in time" : "the hub did not answer",
+          joiner.code ? "the codes were not confirmed in time" : "the hub did not answer",
         )
       }
       const messages = await client.fetchMailbox(after, 10_000, { signal: abort })
       for (const m of messages) {
         after = m.seq
         if (abort.aborted) return
-        const wireformat = mlsWireformat(m.body)
-        if (wireformat === "mls_welcome" && !probe) {
-          if (m.from !== hub.announcedBy) continue // only the hub the user picked may answer
-          probe = await joinProbe(m.body, pending, hub.announcedBy)
-          const joined = probe.probe
-          await client.postToRoom(hub.roomId, encodeDiscoveryRoomMessage({ kind: "reveal", deviceId, nonce }))
-          code = await confirmationCode(joined.epochAuthenticator, nonce)
+        const step = await joiner.receive(m.from, m.body)
+        if (step.kind === "code") {
+          await client.postToRoom(hub.roomId, step.reveal)
           deadline = Date.now() + confirmTimeoutMs
-          this.set({ kind: "code", hub, code, confirmed: false })
+          this.set({ kind: "code", hub, code: step.code, confirmed: false })
           // The confirmation goes out when the user taps "Codes match", while we keep reading the mailbox.
+          let sent = false
           this.confirmed = () => {
-            if (userConfirmed) return
-            userConfirmed = true
-            this.set({ kind: "code", hub, code, confirmed: true })
-            const confirmation = encodePairingConfirmation(deviceId, code, household.keyPackage)
-            void sendConfirmation(client, hub, joined, deviceId, confirmation).catch((err: unknown) =>
-              this.cancel(`The confirmation could not be sent: ${(err as Error).message}`),
-            )
+            if (sent) return
+            sent = true
+            this.set({ kind: "code", hub, code: step.code, confirmed: true })
+            void joiner
+              .confirm()
+              .then((confirm) => client.postToRoom(hub.roomId, confirm))
+              .catch((err: unknown) =>
+                this.cancel(`The confirmation could not be sent: ${(err as Error).message}`),
+              )
           }
-        } else if (wireformat === "mls_private_message" && probe && m.from === hub.announcedBy) {
-          const incoming = await probe.probe.open(m.body, probe.hub.leafIndex)
-          if (incoming.kind !== "application") continue
-          const p = probe.probe
-          const result = await openPairingResult(
-            incoming.data,
-            p.groupId,
-            probe.hub.signaturePublicKey,
-            p.signature,
-          )
-          if (result.to !== deviceId) continue
-          if (!result.accepted) {
-            this.set({
-              kind: "refused",
-              hub,
-              reason: "The hub refused the pairing, or its code did not match.",
-            })
-            return
-          }
-          // The hub accepts only after our confirmation, so the user did confirm this code.
-          if (!userConfirmed) continue
-          const { session, hub: hubMember } = await joinHousehold(result, household, hub.announcedBy)
-          await this.keep(hub, device, household, session, hubMember, after)
+        } else if (step.kind === "refused") {
+          this.set({
+            kind: "refused",
+            hub,
+            reason: "The hub refused the pairing, or its code did not match.",
+          })
+          return
+        } else if (step.kind === "paired") {
+          await this.keep(hub, device, joiner.signatureKeys, step.session, step.hub, after)
           this.set({ kind: "paired", hub })
           return
         }
@@ -245,12 +203,11 @@ export class DiscoveryPairing {
   private async keep(
     hub: DiscoveredHub,
     device: { deviceId: string; token: string },
-    pending: PendingJoin,
+    keys: SignatureKeys,
     session: SpaceSession,
     hubMember: Member,
     after: number,
   ) {
-    const keys = pendingSignatureKeys(pending)
     const deviceRecord: DeviceRecord = {
       signalUrl: this.signalUrl,
       deviceId: device.deviceId,
@@ -272,16 +229,4 @@ export class DiscoveryPairing {
       remove: ["pending"],
     })
   }
-}
-
-/** Posts the confirmation (code and household key package), sealed in the probe that only the hub shares. */
-async function sendConfirmation(
-  client: SignalClient,
-  hub: DiscoveredHub,
-  probe: SpaceSession,
-  deviceId: DeviceId,
-  confirmation: Uint8Array,
-) {
-  const sealed = await probe.seal(confirmation)
-  await client.postToRoom(hub.roomId, encodeDiscoveryRoomMessage({ kind: "confirm", deviceId, sealed }))
 }
