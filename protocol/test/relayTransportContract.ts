@@ -135,6 +135,13 @@ export function describeRelayTransportContract(name: string, start: StartRelay):
         })
       })
 
+      it("holds a bounded number of devices per space", async () => {
+        const relay = await open({ maxMembersPerSpace: 1 })
+        const { hub, spaceId } = await household(relay)
+        const second = await register(relay, "phone")
+        expect(await failure(enroll(hub, second, spaceId))).toEqual({ status: 403, code: "FORBIDDEN" })
+      })
+
       it("uses a consent up: a removed phone cannot be added again without asking again", async () => {
         const relay = await open()
         const { hub, phone, spaceId } = await household(relay)
@@ -227,6 +234,16 @@ export function describeRelayTransportContract(name: string, start: StartRelay):
         expect(await refused(hub.relay.sendToMailbox("", utf8("x")))).toEqual({
           status: 404,
           code: "NOT_FOUND",
+        })
+      })
+
+      it("refuses a message over the size limit", async () => {
+        const relay = await open({ maxMessageBytes: 4 })
+        const { hub, phone } = await household(relay)
+        expect(await hub.relay.sendToMailbox(phone.deviceId, new Uint8Array(4))).toEqual({ seq: 1 })
+        expect(await failure(hub.relay.sendToMailbox(phone.deviceId, new Uint8Array(5)))).toEqual({
+          status: 413,
+          code: "TOO_LARGE",
         })
       })
 
@@ -373,6 +390,29 @@ export function describeRelayTransportContract(name: string, start: StartRelay):
         })
       })
 
+      it("forgets a removed member's claims: the others' acknowledgements release the blob", async () => {
+        const relay = await open()
+        const { hub, phone, spaceId } = await household(relay)
+        const second = await register(relay, "phone")
+        await enroll(hub, second, spaceId)
+        const { bytes, blobId } = await blobOf("for both")
+        await hub.relay.putBlob(spaceId, blobId, bytes, { recipients: [phone.deviceId, second.deviceId] })
+        await hub.relay.removeMember(spaceId, second.deviceId)
+        expect((await hub.relay.listBlobs(spaceId)).blobs[0]?.pendingRecipients).toEqual([phone.deviceId])
+        await phone.relay.deleteBlob(spaceId, blobId)
+        expect((await hub.relay.listBlobs(spaceId)).blobs).toEqual([])
+      })
+
+      it("refuses a blob over the size limit", async () => {
+        const relay = await open({ maxBlobBytes: 4 })
+        const { hub, spaceId } = await household(relay)
+        const { bytes, blobId } = await blobOf("12345")
+        expect(await failure(hub.relay.putBlob(spaceId, blobId, bytes))).toEqual({
+          status: 413,
+          code: "TOO_LARGE",
+        })
+      })
+
       it("keeps a space within its quota; a blob it already holds costs nothing", async () => {
         const relay = await open({ spaceQuotaBytes: 8 })
         const { hub, spaceId } = await household(relay)
@@ -493,6 +533,23 @@ export function describeRelayTransportContract(name: string, start: StartRelay):
         await phone.relay.postToRoom(roomA, utf8("join"))
         await hub.relay.addMember(spaceId, phone.deviceId)
         expect((await phone.relay.listBlobs(spaceId)).blobs).toEqual([])
+      })
+
+      it("keeps few announcements per address; a hub registered earlier takes a younger one's place", async () => {
+        const relay = await open({ maxAnnouncementsPerAddress: 1 })
+        const older = await register(relay, "hub")
+        relay.advance(1000)
+        const younger = await register(relay, "hub")
+        const phone = await register(relay, "phone")
+        await younger.relay.announcePairing(roomA, utf8("young"))
+        await older.relay.announcePairing(roomB, utf8("old"))
+        expect((await phone.relay.listPairingAnnouncements()).map((a) => a.deviceId)).toEqual([
+          older.deviceId,
+        ])
+        expect(await failure(younger.relay.announcePairing(hex64(0xc), utf8("again")))).toEqual({
+          status: 429,
+          code: "ANNOUNCEMENTS_FULL",
+        })
       })
 
       it("refuses phones, long names and another hub's room", async () => {
