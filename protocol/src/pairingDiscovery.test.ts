@@ -1,23 +1,20 @@
 import { describe, expect, it } from "vitest"
 import { randomBytes, toBase64Url, toHex, utf8 } from "./bytes.ts"
-import { confirmationCode } from "./confirmationCode.ts"
 import { CodecError, CryptoError } from "./errors.ts"
 import type { DeviceId, SpaceId } from "./ids.ts"
 import {
-  checkPairingConfirmation,
-  decodeDiscoveryAnnouncement,
-  decodeDiscoveryRoomMessage,
-  encodeDiscoveryAnnouncement,
-  encodeDiscoveryRoomMessage,
-  encodePairingConfirmation,
   isPairingNoticeBytes,
   openPairingApproval,
   openPairingNotice,
   signPairingApproval,
   signPairingNotice,
+} from "./pairingApproval.ts"
+import {
+  decodeDiscoveryAnnouncement,
+  decodeDiscoveryRoomMessage,
+  encodeDiscoveryAnnouncement,
+  encodeDiscoveryRoomMessage,
   newDiscoveryRoomId,
-  openPairingResult,
-  signPairingResult,
   decodeJoinLink,
   encodeJoinLink,
   type DiscoveryRoomMessage,
@@ -74,66 +71,6 @@ describe("discovery room messages", () => {
     for (const bad of ["nope", '{"v":1,"kind":"join"}', '{"v":1,"kind":"other","device":"00"}']) {
       expect(() => decodeDiscoveryRoomMessage(utf8(bad), deviceId)).toThrow(CodecError)
     }
-  })
-})
-
-describe("pairing by discovery", () => {
-  async function pendingPairing() {
-    const hubId = id()
-    const hub = await SpaceSession.create({
-      groupId: randomBytes(16),
-      self: { role: "hub", deviceId: hubId },
-      trust: () => true,
-      persist: async () => {},
-    })
-    const phoneId = id()
-    const pending = await createPendingJoin({ role: "phone", deviceId: phoneId })
-    const { welcome } = await hub.addMember(pending.keyPackage)
-    const phone = await SpaceSession.join({ welcome, pending, trust: () => true, persist: async () => {} })
-    return { hub, phone, phoneId }
-  }
-
-  it("the phone's sealed confirmation opens at the hub for the same code only", async () => {
-    const { hub, phone, phoneId } = await pendingPairing()
-    const nonce = randomBytes(32)
-    const code = await confirmationCode(phone.epochAuthenticator, nonce)
-    expect(code).toBe(await confirmationCode(hub.epochAuthenticator, nonce))
-    const sealed = await phone.seal(encodePairingConfirmation(phoneId, code))
-    const opened = await hub.open(sealed, hub.ownLeafIndex)
-    if (opened.kind !== "application") throw new Error("expected an application message")
-    expect(() => checkPairingConfirmation(opened.data, phoneId, code)).not.toThrow()
-    expect(() => checkPairingConfirmation(opened.data, id(), code)).toThrow(CryptoError)
-    expect(() =>
-      checkPairingConfirmation(opened.data, phoneId, "000000" === code ? "000001" : "000000"),
-    ).toThrow(CryptoError)
-    // A replay of the same MLS message is refused by the MLS layer.
-    await expect(hub.open(sealed, hub.ownLeafIndex)).rejects.toThrow()
-  })
-
-  it("the hub's result verifies under the hub key from the Welcome and under no other", async () => {
-    const { hub, phone, phoneId } = await pendingPairing()
-    const result = {
-      kind: "pairing-result" as const,
-      spaceId: toHex(hub.groupId) as SpaceId,
-      to: phoneId,
-      accepted: true,
-      epoch: hub.epoch.toString(),
-    }
-    const signed = await signPairingResult(result, hub.groupId, hub.signaturePrivateKey, hub.signature)
-    const hubKey = phone.members().find((m) => m.identity.role === "hub")!.signaturePublicKey
-    expect(await openPairingResult(signed, phone.groupId, hubKey, phone.signature)).toEqual(result)
-    const phoneKey = phone.members().find((m) => m.identity.role === "phone")!.signaturePublicKey
-    await expect(openPairingResult(signed, phone.groupId, phoneKey, phone.signature)).rejects.toThrow(
-      CryptoError,
-    )
-    await expect(openPairingResult(signed, randomBytes(16), hubKey, phone.signature)).rejects.toThrow(
-      CryptoError,
-    )
-    // A phone (which also holds a signature key in the group) cannot forge the hub's answer.
-    const forged = await signPairingResult(result, phone.groupId, phone.signaturePrivateKey, phone.signature)
-    await expect(openPairingResult(forged, phone.groupId, hubKey, phone.signature)).rejects.toThrow(
-      CryptoError,
-    )
   })
 })
 

@@ -13,7 +13,7 @@ import { FrameReceiver, importFrameKey, protectFrame } from "../src/frameFraming
 import { fromHex, toHex } from "../src/bytes.ts"
 import { VigilError } from "../src/errors.ts"
 import type { ClipId } from "../src/ids.ts"
-import { openSealedPairingNotice, sealPairingNotice, type PairingNotice } from "../src/pairingDiscovery.ts"
+import { openSealedPairingNotice, sealPairingNotice, type PairingNotice } from "../src/pairingApproval.ts"
 import { loadSuite } from "../src/suite.ts"
 
 export function describeFramingVectors(aead: AeadProvider) {

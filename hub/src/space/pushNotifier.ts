@@ -14,6 +14,7 @@ import {
 } from "@vigil/protocol"
 import { nodeAead } from "../crypto/nodeAead.ts"
 import type { Logger } from "../log.ts"
+import { describe } from "./describe.ts"
 
 /** What the notifier needs from the space; all of it is the space's own (hubSpace.ts). */
 export interface PushContext {
@@ -94,9 +95,4 @@ export async function pushClipNotice(ctx: PushContext, clip: ClipPush): Promise<
         ctx.log.warn({ err: describe(err), clipId: clip.clipId }, "push failed; the clip is delivered anyway")
       },
     )
-}
-
-function describe(err: unknown): string {
-  if (err instanceof SignalError) return `${err.code}: ${err.message}`
-  return err instanceof Error ? err.message : String(err)
 }

@@ -6,12 +6,18 @@ import { mkdtemp, rm, stat } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Writable } from "node:stream"
+import { setTimeout as sleep } from "node:timers/promises"
 import { pino } from "pino"
 import { afterEach, describe, expect, it, vi } from "vitest"
 import {
   SignalClient,
+  SpaceSession,
+  createPendingJoin,
   defaultSuiteName,
+  encodeDiscoveryRoomMessage,
   loadSuite,
+  mlsWireformat,
+  newPairingNonce,
   randomBytes,
   signLiveRequest,
   toHex,
@@ -303,5 +309,82 @@ describe("issue 14 finding 6: hub phones list|remove", () => {
     expect((await runPhonesCommand(["remove", a!.deviceId], offline)).code).toBe(0)
     expect((await runPhonesCommand(["list"], offline)).out).toEqual(["No phone is paired."])
     await expect(a!.client.sendToMailbox(hubId, new Uint8Array([1]))).rejects.toMatchObject({ status: 403 })
+  }, 60_000)
+})
+
+describe("issue 14 finding 9: a neighbour learns nothing of the household before the codes match", () => {
+  it("a join from the same address gets a Welcome into a throwaway group of two; clips flow while it waits", async () => {
+    const { hub: h, relay: r } = await setup({})
+    const [anna] = await pairPhones(["Anna"])
+    await h.rotate()
+    let asked = 0
+    const discovery = h.startDiscovery({
+      // Never answered: the pairing stays waiting for the person at the hub.
+      confirm: (_request, signal) =>
+        new Promise<boolean>((resolve) => {
+          asked++
+          signal.addEventListener("abort", () => resolve(false), { once: true })
+        }),
+      confirmTimeoutMs: 8000,
+    })
+    try {
+      // The neighbour: protocol parts only, as anyone behind the household's public address could write.
+      const device = await new SignalClient({ baseUrl: r.url }).registerDevice("phone")
+      const client = new SignalClient({ baseUrl: r.url, token: device.token })
+      let roomId = ""
+      await vi.waitFor(
+        async () => {
+          const a = (await client.listPairingAnnouncements())[0]
+          if (!a) throw new Error("not announced yet")
+          roomId = a.roomId
+        },
+        { timeout: 10_000, interval: 100 },
+      )
+      const deviceId = device.deviceId as DeviceId
+      const pending = await createPendingJoin({ role: "phone", deviceId })
+      const { nonce, commitment } = await newPairingNonce()
+      const join = {
+        kind: "join" as const,
+        deviceId,
+        deviceName: "Neighbour",
+        keyPackage: pending.keyPackage,
+        commitment,
+      }
+      await client.postToRoom(roomId, encodeDiscoveryRoomMessage(join))
+      let welcome: Uint8Array | undefined
+      await vi.waitFor(
+        async () => {
+          welcome = (await client.fetchMailbox(0, 0)).find(
+            (m) => mlsWireformat(m.body) === "mls_welcome",
+          )?.body
+          if (!welcome) throw new Error("no Welcome yet")
+        },
+        { timeout: 10_000, interval: 100 },
+      )
+      const seen = await SpaceSession.join({
+        welcome: welcome!,
+        pending,
+        trust: () => true,
+        persist: async () => {},
+      })
+      const ids = seen.members().map((m) => m.identity.deviceId)
+      expect(ids).toHaveLength(2)
+      expect(ids).not.toContain(anna!.deviceId)
+      expect(toHex(seen.groupId)).not.toBe(h.spaceId)
+      expect(seen.epoch).toBe(1n)
+      expect(h.epoch).toBeGreaterThan(1n)
+
+      // It reveals its nonce: the hub asks its person; meanwhile the household's clips still go out.
+      await client.postToRoom(roomId, encodeDiscoveryRoomMessage({ kind: "reveal", deviceId, nonce }))
+      await vi.waitFor(() => expect(asked).toBe(1), { timeout: 10_000 })
+      const delivered = await Promise.race([
+        h.deliverClip(clip(1)).then(() => "delivered"),
+        sleep(4000).then(() => "held"),
+      ])
+      expect(delivered).toBe("delivered")
+      expect(h.phones.map((p) => p.deviceId)).toEqual([anna!.deviceId])
+    } finally {
+      discovery.stop()
+    }
   }, 60_000)
 })

@@ -4,24 +4,18 @@
  */
 import { expect, vi } from "vitest"
 import {
+  DiscoveryJoiner,
   SignalClient,
   SpaceSession,
-  confirmationCode,
-  createPendingJoin,
   decodeDiscoveryAnnouncement,
   defaultSuiteName,
   encodeDiscoveryRoomMessage,
-  encodePairingConfirmation,
   isSealedPairingNoticeBytes,
   loadSuite,
-  mlsWireformat,
-  newPairingNonce,
   openDeviceRoster,
   openSealedPairingNotice,
-  openPairingResult,
   openSignedHubMessage,
   peekEnvelopeKind,
-  pendingSignatureKeys,
   signDeviceRequest,
   signPairingApproval,
   type DeviceId,
@@ -50,15 +44,17 @@ export async function rawPhone(setup: RawPhoneSetup, name: string) {
   let after = 0
   let session: SpaceSession | undefined
   let hubMember: Member | undefined
-  let pending: Awaited<ReturnType<typeof createPendingJoin>> | undefined
+  // The pairing in progress, as the app runs it (protocol/src/discoveryJoiner.ts).
+  let joiner: DiscoveryJoiner | undefined
+  let code: { code: string; reveal: Uint8Array } | undefined
   let roomId = ""
   const results: PairingResult[] = []
   const notices: PairingNotice[] = []
   const rosters: DeviceRoster[] = []
   const messages: HubMessage[] = []
-  const signKey = () => pendingSignatureKeys(pending!).signKey
+  const signKey = () => joiner!.signatureKeys.signKey
 
-  /** Reads the mailbox: joins from a Welcome, follows commits, sorts what the hub sent. */
+  /** Reads the mailbox: joins the probe, then the household from the result, follows commits, sorts the rest. */
   async function follow() {
     for (const m of await client.fetchMailbox(after, 0)) {
       after = m.seq
@@ -67,28 +63,21 @@ export async function rawPhone(setup: RawPhoneSetup, name: string) {
         notices.push(await openSealedPairingNotice(m.body, session!, hubKey, session!.signature))
         continue
       }
-      if (mlsWireformat(m.body) === "mls_welcome") {
-        session = await SpaceSession.join({
-          welcome: m.body,
-          pending: pending!,
-          trust: () => true,
-          persist: async () => {},
-        })
-        hubMember = session.members().find((x) => x.identity.role === "hub")
+      if (!session) {
+        const step = await joiner!.receive(m.from, m.body)
+        if (step.kind === "code") code = step
+        if (step.kind === "refused" || step.kind === "paired") results.push(step.result)
+        if (step.kind === "paired") ({ session, hub: hubMember } = step)
         continue
       }
-      const incoming = await session!.open(m.body, hubMember!.leafIndex)
+      const incoming = await session.open(m.body, hubMember!.leafIndex)
       if (incoming.kind !== "application") continue
       const hubKey = hubMember!.signaturePublicKey
       if (peekEnvelopeKind(incoming.data) === "device-roster") {
         rosters.push(await openDeviceRoster(incoming.data, session!.groupId, hubKey, session!.signature))
         continue
       }
-      try {
-        messages.push(await openSignedHubMessage(incoming.data, session!.groupId, hubKey, session!.signature))
-      } catch {
-        results.push(await openPairingResult(incoming.data, session!.groupId, hubKey, session!.signature))
-      }
+      messages.push(await openSignedHubMessage(incoming.data, session.groupId, hubKey, session.signature))
     }
   }
 
@@ -102,6 +91,10 @@ export async function rawPhone(setup: RawPhoneSetup, name: string) {
     follow,
     get session() {
       return session
+    },
+    /** The probe this phone joined (the group the pairing's code is computed in). */
+    get probe() {
+      return joiner?.probeSession
     },
     get roomId() {
       return roomId
@@ -123,35 +116,29 @@ export async function rawPhone(setup: RawPhoneSetup, name: string) {
         },
         { timeout: 10_000, interval: 100 },
       )
-      pending = await createPendingJoin({ role: "phone", deviceId })
-      const { nonce, commitment } = await newPairingNonce()
-      await client.postToRoom(
-        roomId,
-        encodeDiscoveryRoomMessage({
-          kind: "join",
-          deviceId,
-          deviceName: name,
-          keyPackage: pending.keyPackage,
-          commitment,
-        }),
-      )
+      const begun = await DiscoveryJoiner.begin({
+        deviceId,
+        deviceName: name,
+        hubDeviceId: setup.hubDeviceId(),
+      })
+      joiner = begun.joiner
+      await client.postToRoom(roomId, begun.join)
       await vi.waitFor(
         async () => {
           await follow()
-          if (!session) throw new Error("no Welcome yet")
+          if (!code) throw new Error("no Welcome yet")
         },
         { timeout: 10_000, interval: 100 },
       )
-      await client.postToRoom(
-        roomId,
-        encodeDiscoveryRoomMessage({ kind: "reveal", deviceId, nonce: revealOverride ?? nonce }),
-      )
-      return confirmationCode(session!.epochAuthenticator, nonce)
+      const reveal = revealOverride
+        ? encodeDiscoveryRoomMessage({ kind: "reveal", deviceId, nonce: revealOverride })
+        : code!.reveal
+      await client.postToRoom(roomId, reveal)
+      return code!.code
     },
-    /** "Codes match" on this phone: the confirmation sealed in the pending epoch. */
+    /** "Codes match" on this phone (for `code`): the confirmation, with the household key package. */
     async confirm(code: string) {
-      const sealed = await session!.seal(encodePairingConfirmation(deviceId, code))
-      await client.postToRoom(roomId, encodeDiscoveryRoomMessage({ kind: "confirm", deviceId, sealed }))
+      await client.postToRoom(roomId, await joiner!.confirm(code))
     },
     postRaw(bytes: Uint8Array) {
       return client.postToRoom(roomId, bytes)

@@ -4,11 +4,11 @@ import type { DeviceId, SpaceId } from "../../src/ids.ts"
 import {
   isPairingNoticeBytes,
   isSealedPairingNoticeBytes,
-  newDiscoveryRoomId,
   openSealedPairingNotice,
   sealPairingNotice,
   type PairingNotice,
-} from "../../src/pairingDiscovery.ts"
+} from "../../src/pairingApproval.ts"
+import { newDiscoveryRoomId } from "../../src/pairingDiscovery.ts"
 import { createPendingJoin, SpaceSession } from "../../src/spaceSession.ts"
 
 const noPersist = async () => {}

@@ -8,7 +8,7 @@ import { encryptClip, importClipKey } from "../../src/clipFraming.ts"
 import { importFrameKey, protectFrame } from "../../src/frameFraming.ts"
 import { fromHex, toHex } from "../../src/bytes.ts"
 import type { ClipId, DeviceId, SpaceId } from "../../src/ids.ts"
-import { sealPairingNotice, type PairingNotice } from "../../src/pairingDiscovery.ts"
+import { sealPairingNotice, type PairingNotice } from "../../src/pairingApproval.ts"
 import { loadSuite } from "../../src/suite.ts"
 
 /** Deterministic filler: byte i = (i * 31 + seed) mod 251. */

@@ -17,7 +17,7 @@ describe("issue 14 finding 13: rosters count only in their epoch, notices only s
     const space = (await store.get("space"))!
     // The hub's own session (test-only access): a roster signed for a stale epoch, sealed in the current
     // one, is what a replayed or mis-bound roster looks like once MLS has let it through.
-    const hubSession = (hub as unknown as { session: SpaceSession }).session
+    const hubSession = (hub as unknown as { ledger: { session: SpaceSession } }).ledger.session
     const stale = await signDeviceRoster(
       {
         kind: "device-roster",

@@ -1,23 +1,16 @@
 import {
+  DiscoveryJoiner,
   SignalClient,
-  SpaceSession,
   VigilError,
-  confirmationCode,
-  newPairingNonce,
-  createPendingJoin,
   decodeDiscoveryAnnouncement,
   encodeDiscoveryRoomMessage,
-  encodePairingConfirmation,
-  mlsWireformat,
-  openPairingResult,
-  pendingSignatureKeys,
   toBase64,
   toHex,
   type DeviceId,
   type Member,
-  type PendingJoin,
+  type SignatureKeys,
+  type SpaceSession,
   type SupportedSuite,
-  type TrustPolicy,
 } from "@vigil/protocol"
 import type { DeviceRecord, LocalStore, SpaceRecord } from "../../store/db.ts"
 
@@ -152,76 +145,53 @@ export class DiscoveryPairing {
   private async run(hub: DiscoveredHub, deviceName: string, abort: AbortSignal) {
     const client = await this.authed()
     const device = this.device!
-    const deviceId = device.deviceId as DeviceId
-    const pending = await createPendingJoin({ role: "phone", deviceId }, hub.suite)
-    // Committed now, revealed only after the Welcome: no one in the middle can grind its epoch to our code.
-    const { nonce, commitment } = await newPairingNonce()
-    await client.postToRoom(
-      hub.roomId,
-      encodeDiscoveryRoomMessage({
-        kind: "join",
-        deviceId,
-        deviceName,
-        keyPackage: pending.keyPackage,
-        commitment,
-      }),
-    )
-
-    let session: SpaceSession | undefined
-    let hubMember: Member | undefined
-    let code = ""
-    let userConfirmed = false
+    const { joiner, join } = await DiscoveryJoiner.begin({
+      deviceId: device.deviceId as DeviceId,
+      deviceName,
+      hubDeviceId: hub.announcedBy,
+      suite: hub.suite,
+    })
+    await client.postToRoom(hub.roomId, join)
     let after = 0
     let deadline = Date.now() + requestTimeoutMs
     while (!abort.aborted) {
       if (Date.now() > deadline) {
         throw new VigilError(
           "PAIRING_EXPIRED",
-          session ? "the codes were not confirmed in time" : "the hub did not answer",
+          joiner.code ? "the codes were not confirmed in time" : "the hub did not answer",
         )
       }
       const messages = await client.fetchMailbox(after, 10_000, { signal: abort })
       for (const m of messages) {
         after = m.seq
         if (abort.aborted) return
-        const wireformat = mlsWireformat(m.body)
-        if (wireformat === "mls_welcome" && !session) {
-          if (m.from !== hub.announcedBy) continue // only the hub the user picked may answer
-          ;({ session, hubMember } = await joinProvisionally(m.body, pending, hub))
-          await client.postToRoom(hub.roomId, encodeDiscoveryRoomMessage({ kind: "reveal", deviceId, nonce }))
-          code = await confirmationCode(session.epochAuthenticator, nonce)
+        const step = await joiner.receive(m.from, m.body)
+        if (step.kind === "code") {
+          await client.postToRoom(hub.roomId, step.reveal)
           deadline = Date.now() + confirmTimeoutMs
-          this.set({ kind: "code", hub, code, confirmed: false })
+          this.set({ kind: "code", hub, code: step.code, confirmed: false })
           // The confirmation goes out when the user taps "Codes match", while we keep reading the mailbox.
+          let sent = false
           this.confirmed = () => {
-            if (userConfirmed || !session) return
-            userConfirmed = true
-            this.set({ kind: "code", hub, code, confirmed: true })
-            void sendConfirmation(client, hub, session, deviceId, code).catch((err: unknown) =>
-              this.cancel(`The confirmation could not be sent: ${(err as Error).message}`),
-            )
+            if (sent) return
+            sent = true
+            this.set({ kind: "code", hub, code: step.code, confirmed: true })
+            void joiner
+              .confirm()
+              .then((confirm) => client.postToRoom(hub.roomId, confirm))
+              .catch((err: unknown) =>
+                this.cancel(`The confirmation could not be sent: ${(err as Error).message}`),
+              )
           }
-        } else if (wireformat === "mls_private_message" && session && hubMember) {
-          const incoming = await session.open(m.body, hubMember.leafIndex)
-          if (incoming.kind !== "application") continue
-          const result = await openPairingResult(
-            incoming.data,
-            session.groupId,
-            hubMember.signaturePublicKey,
-            session.signature,
-          )
-          if (result.to !== deviceId || result.spaceId !== toHex(session.groupId)) continue
-          if (!result.accepted) {
-            this.set({
-              kind: "refused",
-              hub,
-              reason: "The hub refused the pairing, or its code did not match.",
-            })
-            return
-          }
-          // The hub accepts only after our confirmation, so the user did confirm this code.
-          if (!userConfirmed) continue
-          await this.keep(hub, device, pending, session, hubMember, after)
+        } else if (step.kind === "refused") {
+          this.set({
+            kind: "refused",
+            hub,
+            reason: "The hub refused the pairing, or its code did not match.",
+          })
+          return
+        } else if (step.kind === "paired") {
+          await this.keep(hub, device, joiner.signatureKeys, step.session, step.hub, after)
           this.set({ kind: "paired", hub })
           return
         }
@@ -229,16 +199,15 @@ export class DiscoveryPairing {
     }
   }
 
-  /** Both sides confirmed: from now on the hub key from the Welcome is this phone's pinned hub key. */
+  /** Both sides confirmed: from now on the hub key the result named is this phone's pinned hub key. */
   private async keep(
     hub: DiscoveredHub,
     device: { deviceId: string; token: string },
-    pending: PendingJoin,
+    keys: SignatureKeys,
     session: SpaceSession,
     hubMember: Member,
     after: number,
   ) {
-    const keys = pendingSignatureKeys(pending)
     const deviceRecord: DeviceRecord = {
       signalUrl: this.signalUrl,
       deviceId: device.deviceId,
@@ -260,37 +229,4 @@ export class DiscoveryPairing {
       remove: ["pending"],
     })
   }
-}
-
-/**
- * Joins from the Welcome with PROVISIONAL trust: in discovery mode the phone has no pinned hub key, so it
- * accepts the hub credential the Welcome carries — but only to compute the code. Nothing is saved and
- * nothing is used until the user confirmed that the hub shows the same code; a Welcome from anyone else
- * (signal, a neighbour) gives a different code.
- */
-async function joinProvisionally(welcome: Uint8Array, pending: PendingJoin, hub: DiscoveredHub) {
-  const provisionalTrust: TrustPolicy = (identity) => identity.role === "hub" || identity.role === "phone"
-  const session = await SpaceSession.join({
-    welcome,
-    pending,
-    trust: provisionalTrust,
-    persist: async () => {},
-  })
-  const hubs = session.members().filter((m) => m.identity.role === "hub")
-  const hubMember = hubs[0]
-  if (hubs.length !== 1 || !hubMember || hubMember.identity.deviceId !== hub.announcedBy) {
-    throw new VigilError("UNTRUSTED_CREDENTIAL", "the Welcome is not from the hub that was picked")
-  }
-  return { session, hubMember }
-}
-
-async function sendConfirmation(
-  client: SignalClient,
-  hub: DiscoveredHub,
-  session: SpaceSession,
-  deviceId: DeviceId,
-  code: string,
-) {
-  const sealed = await session.seal(encodePairingConfirmation(deviceId, code))
-  await client.postToRoom(hub.roomId, encodeDiscoveryRoomMessage({ kind: "confirm", deviceId, sealed }))
 }
