@@ -20,7 +20,7 @@ import {
   type DeviceId,
   type DiscoveryRoomMessage,
   type HubProbe,
-  type SignalClient,
+  type RelayTransport,
   type SpaceSession,
   type SupportedSuite,
 } from "@vigil/protocol"
@@ -77,7 +77,7 @@ export class DiscoveryDesk {
 
   constructor(
     private readonly ledger: HubLedger,
-    private readonly client: SignalClient,
+    private readonly client: RelayTransport,
     private readonly log: Logger,
     private readonly hubName: string,
   ) {}
