@@ -17,17 +17,16 @@ import { createLogger } from "./log.ts"
 import { startCameraPipeline, type CameraPipeline } from "./camera/cameraPipeline.ts"
 import { runCamerasCommand, type CommandResult } from "./commands/cameras.ts"
 import { startControlServer } from "./commands/controlSocket.ts"
-import { ConsolePrompt, hasConsoleInput } from "./commands/consolePrompt.ts"
 import { runPairCommand } from "./commands/pair.ts"
-import { PairingDesk } from "./commands/pairingDesk.ts"
+import { ConsolePrompt, hasConsoleInput } from "./commands/consolePrompt.ts"
+import { startPairingConsole } from "./commands/pairingConsole.ts"
 import { runPhonesCommand } from "./commands/phones.ts"
-import { renderQrText } from "./commands/qrText.ts"
 import { probeRtspWith, runSetup } from "./commands/setup.ts"
 import { runStatusCommand } from "./commands/status.ts"
 import { startChildProcessDetector } from "./detect/childProcessDetector.ts"
 import type { ObjectDetector } from "./detect/objectDetector.ts"
 import { LiveService } from "./live/liveService.ts"
-import { HubSpace, type DiscoveryRequest, type PairedPhone } from "./space/hubSpace.ts"
+import { HubSpace } from "./space/hubSpace.ts"
 
 const usage = `Usage: hub [start] [options]       run the cameras and deliver encrypted clips
        hub pair [options] [--no-wait]  show a one-time pairing code (QR) for a phone
@@ -332,87 +331,19 @@ async function main(argv: string[]): Promise<number> {
   )
   console.log(`Signal: ${config.signalUrl}`)
 
-  // The link holds a one-time secret: not for a service's journal unless asked for.
-  const linkOnStdout =
-    process.stdout.isTTY === true || values.pair === true || process.env.VIGIL_PAIRING_LINK_ON_STDOUT === "1"
-  const offerPairing = async () => {
-    if (!linkOnStdout) {
-      console.log(`To pair a phone by its camera, run "hub pair" in a terminal: it shows a one-time code.`)
-      return
-    }
-    const { url } = await space.createInvite((phone) => {
-      console.log(`Phone paired (${phone.deviceId.slice(0, 8)}…). New clips are encrypted for it.`)
-      void offerPairing()
-    })
-    console.log(`Or scan this code with the phone, or open the link on it within 15 minutes (it works once):`)
-    console.log(renderQrText(url))
-    console.log(`  Pairing link: ${url}`)
-  }
-
-  // Pairing by discovery: the person at this terminal, or at a `hub pair` attached over the control socket
-  // (a hub running as a service has no terminal), compares the code with the phone's.
-  const prompt = hasConsoleInput() ? new ConsolePrompt(process.stdin) : undefined
-  const desk = new PairingDesk((line) => console.log(line), prompt)
-  let discovery: { stop: () => void } | undefined
-  const discoveryCallbacks = (onPaired: () => void) => ({
-    confirm: desk.confirm,
-    onPaired: (phone: PairedPhone) => {
-      desk.paired(phone.name ?? phone.deviceId.slice(0, 8))
-      console.log(
-        `Phone paired: ${phone.name ?? phone.deviceId.slice(0, 8)}. New clips are encrypted for it.`,
-      )
-      onPaired()
-    },
-    onRefused: (request: DiscoveryRequest | { deviceId: DeviceId }, reason: string) => {
-      desk.refused("deviceName" in request ? request.deviceName : request.deviceId.slice(0, 8), reason)
-      console.log(`Pairing refused (${reason}).`)
-    },
-    onApproval: (request: DiscoveryRequest, by: DeviceId, approve: boolean) => {
-      const phone = space.phones.find((p) => p.deviceId === by)
-      const who = phone?.name ?? by.slice(0, 8)
-      console.log(`${approve ? "Approved" : "Refused"} on ${who} for ${request.deviceName}.`)
-    },
+  const pairing = startPairingConsole({
+    space,
+    log,
+    say: (line) => console.log(line),
+    hubName: config.name,
+    webUrl: config.webUrl ?? config.signalUrl,
+    keepPairing: values.pair === true,
+    // The link holds a one-time secret: not for a service's journal unless asked for.
+    linkOnStdout:
+      process.stdout.isTTY === true ||
+      values.pair === true ||
+      process.env.VIGIL_PAIRING_LINK_ON_STDOUT === "1",
   })
-  // A paired phone's join link: watch the room it picked until the invited phone paired or the link expired.
-  // A few at once at most: each costs a long-poll at signal.
-  const roomWatches = new Set<{ stop: () => void }>()
-  space.onPairingOpenRequested((room) => {
-    if (roomWatches.size >= 3) return log.warn("a join link was refused: three are open already")
-    const watch = space.startDiscovery({
-      ...discoveryCallbacks(() => {
-        watch.stop()
-        roomWatches.delete(watch)
-      }),
-      room,
-    })
-    roomWatches.add(watch)
-    setTimeout(() => roomWatches.delete(watch), room.until - Date.now()).unref()
-  })
-  const startDiscovery = () => {
-    if (discovery) return
-    discovery = space.startDiscovery(
-      discoveryCallbacks(() => {
-        if (!values.pair) {
-          discovery?.stop()
-          discovery = undefined
-          console.log(
-            prompt ? `Type "pair" and Enter to add another phone.` : "Run hub pair to add another phone.",
-          )
-        }
-      }),
-    )
-    const webUrl = (config.webUrl ?? config.signalUrl).replace(/\/+$/, "")
-    console.log(
-      `Pairing mode: open ${webUrl} on the phone, tap Add camera, pick "${config.name}", check the code` +
-        (prompt ? ", then type y here." : ", then confirm it with hub pair."),
-    )
-  }
-  if (prompt) {
-    prompt.onCommand = (line) => {
-      if (line === "pair") startDiscovery()
-      else console.log(`Unknown command "${line}". Type "pair" to add a phone.`)
-    }
-  }
   const startedAt = Date.now()
   const control = await startControlServer(dataDir, {
     status: () => ({
@@ -430,9 +361,9 @@ async function main(argv: string[]): Promise<number> {
       )
       return { url, expiresAt: invite.expiresAt }
     },
-    openDiscovery: startDiscovery,
-    nextDiscoveryEvents: (cursor, waitMs) => desk.next(cursor, waitMs),
-    answerDiscovery: (id, accept) => desk.answer(id, accept),
+    openDiscovery: pairing.startDiscovery,
+    nextDiscoveryEvents: (cursor, waitMs) => pairing.desk.next(cursor, waitMs),
+    answerDiscovery: (id, accept) => pairing.desk.answer(id, accept),
     phones: () => space.phones,
     removePhone: async (deviceId) => {
       await space.removePhone(deviceId as DeviceId)
@@ -440,14 +371,7 @@ async function main(argv: string[]): Promise<number> {
     },
   })
 
-  if (space.phones.length === 0 || values.pair) {
-    startDiscovery()
-    await offerPairing()
-  } else {
-    console.log(
-      `${space.phones.length} phone(s) paired. ${prompt ? 'Type "pair" and Enter' : "Run with --pair"} to add another.`,
-    )
-  }
+  await pairing.begin()
 
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string) => {
@@ -457,7 +381,7 @@ async function main(argv: string[]): Promise<number> {
     process.once("SIGINT", () => stop("SIGINT"))
     process.once("SIGTERM", () => stop("SIGTERM"))
   })
-  discovery?.stop()
+  pairing.stop()
   control.close()
   live.close()
   await Promise.all(pipelines.map((p) => p.stop()))

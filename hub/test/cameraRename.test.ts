@@ -1,5 +1,5 @@
 /**
- * Renaming a camera from a paired phone (Devices screen), hub side, against a real signal relay: the rename is
+ * Renaming a camera from a paired phone (Devices screen), hub side, on the in-memory relay: the rename is
  * saved in the hub's state and outlives a restart, every phone gets a new roster, later clips and sightings
  * carry the new name, and forged, replayed, stale or unknown-camera requests change nothing.
  */
@@ -9,8 +9,13 @@ import { join } from "node:path"
 import { Writable } from "node:stream"
 import { pino } from "pino"
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
-import { type CameraId, type DeviceId, type DeviceRequest, type DeviceRoster } from "@vigil/protocol"
-import { startTestRelay } from "@vigil/signal"
+import {
+  MemoryRelay,
+  type CameraId,
+  type DeviceId,
+  type DeviceRequest,
+  type DeviceRoster,
+} from "@vigil/protocol"
 import { HubSpace, type DiscoveryRequest } from "../src/space/hubSpace.ts"
 import { rawPhone as makeRawPhone } from "./support/rawPhone.ts"
 
@@ -19,7 +24,7 @@ const cameras = [
   { id: "garden", name: "Garden" },
 ]
 
-let relay: Awaited<ReturnType<typeof startTestRelay>>
+let relay: MemoryRelay
 let dataDir: string
 let hub: HubSpace
 let logs: string[]
@@ -33,7 +38,8 @@ function openHub() {
   })
   return HubSpace.open({
     dataDir,
-    signalUrl: relay.url,
+    signalUrl: "http://relay.invalid",
+    relay: (token) => relay.transport({ token }),
     hubName: "Home",
     logger: pino({ level: "info" }, sink),
     cameras,
@@ -41,14 +47,13 @@ function openHub() {
 }
 
 beforeEach(async () => {
-  relay = await startTestRelay()
+  relay = new MemoryRelay()
   dataDir = await mkdtemp(join(tmpdir(), "vigil-rename-"))
   logs = []
   hub = await openHub()
 })
 afterEach(async () => {
   await hub.close()
-  await relay.close()
   await rm(dataDir, { recursive: true, force: true })
 })
 
@@ -56,7 +61,10 @@ const logCount = (msg: string) => logs.filter((l) => l.includes(`"msg":"${msg}"`
 
 /** A phone made of protocol parts only: pairs by discovery, collects rosters and hub messages. */
 const rawPhone = (name: string) =>
-  makeRawPhone({ relayUrl: relay.url, hubDeviceId: () => hub.deviceId, hubName: "Home" }, name)
+  makeRawPhone(
+    { relay: (token) => relay.transport({ token }), hubDeviceId: () => hub.deviceId, hubName: "Home" },
+    name,
+  )
 
 /** Phones A and B paired by discovery, both up to date. */
 async function twoPhones() {

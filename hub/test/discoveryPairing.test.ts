@@ -1,5 +1,6 @@
 /**
- * Pairing by discovery and the Devices requests, hub side, against a real signal relay: the hub commits
+ * Pairing by discovery and the Devices requests, hub side, on the in-memory relay (protocol/src/memoryRelay.ts,
+ * held to signal's behaviour by its contract suite): the hub commits
  * only after both confirmations, goes back to its saved epoch on any refusal, and refuses forged or
  * unsolicited confirmations and forged, replayed or foreign device requests.
  */
@@ -9,18 +10,22 @@ import { join } from "node:path"
 import { Writable } from "node:stream"
 import { pino } from "pino"
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
-import { createPendingJoin, encodeDiscoveryRoomMessage, pendingSignatureKeys } from "@vigil/protocol"
-import { startTestRelay } from "@vigil/signal"
+import {
+  MemoryRelay,
+  createPendingJoin,
+  encodeDiscoveryRoomMessage,
+  pendingSignatureKeys,
+} from "@vigil/protocol"
 import { HubSpace, type DiscoveryRequest } from "../src/space/hubSpace.ts"
 import { rawPhone as makeRawPhone } from "./support/rawPhone.ts"
 
-let relay: Awaited<ReturnType<typeof startTestRelay>>
+let relay: MemoryRelay
 let dataDir: string
 let hub: HubSpace
 let logs: string[]
 
 beforeEach(async () => {
-  relay = await startTestRelay()
+  relay = new MemoryRelay()
   dataDir = await mkdtemp(join(tmpdir(), "vigil-discovery-"))
   logs = []
   const sink = new Writable({
@@ -31,14 +36,14 @@ beforeEach(async () => {
   })
   hub = await HubSpace.open({
     dataDir,
-    signalUrl: relay.url,
+    signalUrl: "http://relay.invalid",
+    relay: (token) => relay.transport({ token }),
     hubName: "Porch",
     logger: pino({ level: "info" }, sink),
   })
 })
 afterEach(async () => {
   await hub.close()
-  await relay.close()
   await rm(dataDir, { recursive: true, force: true })
 })
 
@@ -46,7 +51,10 @@ const logCount = (msg: string) => logs.filter((l) => l.includes(`"msg":"${msg}"`
 
 /** A phone made of protocol parts only, so the test can also misbehave (hub/test/support/rawPhone.ts). */
 const rawPhone = (name: string) =>
-  makeRawPhone({ relayUrl: relay.url, hubDeviceId: () => hub.deviceId, hubName: "Porch" }, name)
+  makeRawPhone(
+    { relay: (token) => relay.transport({ token }), hubDeviceId: () => hub.deviceId, hubName: "Porch" },
+    name,
+  )
 
 /** The hub's answers, decided by the test; `asked` resolves with each request the hub shows. */
 function hubConsole() {

@@ -1,3 +1,11 @@
+/**
+ * EventClassifier: what one camera's motion event was (person, pet, vehicle, or only motion). While motion
+ * lasts it decides when to look (a CPU budget, a reference picture of the scene, the motion region), runs
+ * the detector, tracks objects across looks and keeps the observations a clip's label and thumbnail are
+ * picked from. One state machine per camera, kept in one file (a little over 400 lines) because its
+ * timing decisions all read the same state; the parts that stand alone are in boxes.ts,
+ * detectionFilter.ts, objectTracker.ts and pictureChange.ts.
+ */
 import type { Logger } from "../capture/types.ts"
 import { boxFromRegion, cropImage, detectionRegion } from "./boxes.ts"
 import { defaultDetectionFilters, filterDetections, type DetectionFilters } from "./detectionFilter.ts"

@@ -18,7 +18,7 @@ import {
   type ClipId,
   type DetectionInfo,
   type EventLabel,
-  type SignalClient,
+  type RelayTransport,
 } from "@vigil/protocol"
 import { nodeAead } from "../crypto/nodeAead.ts"
 import type { Logger } from "../log.ts"
@@ -86,7 +86,7 @@ function detectionInfo(d: ClipDetection): DetectionInfo {
 export class ClipDelivery {
   constructor(
     private readonly ledger: HubLedger,
-    private readonly client: SignalClient,
+    private readonly client: RelayTransport,
     private readonly log: Logger,
     private readonly dataDir: string,
     /** Resolves once everything queued so far reached signal (the outbox). */

@@ -2,7 +2,8 @@
  * Pairing by discovery, the hub's side (protocol/src/pairingDiscovery.ts, discoveryProbe.ts): announces the
  * hub to phones behind the same public address (or watches a join link's room), answers one join at a time
  * with a probe, asks the person at the hub (or a paired phone) to compare the code, and only then adds the
- * phone to the household's group through the ledger.
+ * phone to the household's group through the ledger. A little over 400 lines: one conversation with one
+ * phone, whose steps (reveal, confirm, approve, cancel, timeout) share its state.
  */
 import {
   checkPairingConfirmation,
@@ -20,7 +21,7 @@ import {
   type DeviceId,
   type DiscoveryRoomMessage,
   type HubProbe,
-  type SignalClient,
+  type RelayTransport,
   type SpaceSession,
   type SupportedSuite,
 } from "@vigil/protocol"
@@ -77,7 +78,7 @@ export class DiscoveryDesk {
 
   constructor(
     private readonly ledger: HubLedger,
-    private readonly client: SignalClient,
+    private readonly client: RelayTransport,
     private readonly log: Logger,
     private readonly hubName: string,
   ) {}

@@ -4,7 +4,7 @@
  * A lane that fails waits on its own backoff; the others go on, so one full mailbox stops nobody else.
  */
 import { readFile } from "node:fs/promises"
-import { SignalError, fromBase64, type SignalClient } from "@vigil/protocol"
+import { SignalError, fromBase64, type RelayTransport } from "@vigil/protocol"
 import type { Logger } from "../log.ts"
 import { describe } from "./describe.ts"
 import type { HubLedger } from "./hubLedger.ts"
@@ -24,7 +24,7 @@ export class HubOutbox {
 
   constructor(
     private readonly ledger: HubLedger,
-    private readonly client: SignalClient,
+    private readonly client: RelayTransport,
     private readonly blobs: RelayBlobs,
     private readonly log: Logger,
     /** Mail a phone's full mailbox refused is dropped ("parked") once queued this long (default 7 days). */

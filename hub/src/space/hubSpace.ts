@@ -27,6 +27,7 @@ import {
   type Invite,
   type LiveAnswer,
   type SpaceId,
+  type RelayTransport,
   type SupportedSuite,
 } from "@vigil/protocol"
 import { nodeAead } from "../crypto/nodeAead.ts"
@@ -70,13 +71,23 @@ export interface HubSpaceOptions {
   outboxParkAfterMs?: number
   /** Mail queued for one phone at most; older mail for it is dropped past this (default 1000). */
   maxQueuedMailPerPhone?: number
+  /**
+   * The relay as a transport for a device token (none before registering). Default: signal at
+   * `signalUrl` over HTTP; unit tests pass an in-memory relay (protocol/src/memoryRelay.ts).
+   */
+  relay?: (token?: string) => RelayTransport
+}
+
+/** The hub's client at the relay: `opts.relay` (tests: an in-memory relay), else signal over HTTP. */
+function relayFor(opts: HubSpaceOptions, baseUrl: string, token?: string): RelayTransport {
+  return opts.relay ? opts.relay(token) : new SignalClient({ baseUrl, token })
 }
 
 export class HubSpace {
   private stopped = false
   private rotateTimer: NodeJS.Timeout | undefined
   private removedListener: ((deviceId: DeviceId) => void) | undefined
-  private readonly client: SignalClient
+  private readonly client: RelayTransport
   private readonly log: Logger
   private readonly outbox: HubOutbox
   private readonly inbox: PhoneInbox
@@ -90,7 +101,7 @@ export class HubSpace {
   ) {
     const doc = ledger.doc
     this.log = opts.logger
-    this.client = new SignalClient({ baseUrl: doc.signalUrl, token: doc.device.token })
+    this.client = relayFor(opts, doc.signalUrl, doc.device.token)
     const blobs = new RelayBlobs(ledger, this.client, this.log, opts)
     this.outbox = new HubOutbox(ledger, this.client, blobs, this.log, opts.outboxParkAfterMs)
     this.inbox = new PhoneInbox(ledger, this.client, this.log, opts.cameras ?? [])
@@ -139,8 +150,8 @@ export class HubSpace {
 
   /** Registers the hub at signal, creates its space and founds the MLS group. */
   private static async found(opts: HubSpaceOptions): Promise<HubStateDoc> {
-    const device = await new SignalClient({ baseUrl: opts.signalUrl }).registerDevice("hub")
-    const { spaceId } = await new SignalClient({ baseUrl: opts.signalUrl, token: device.token }).createSpace()
+    const device = await relayFor(opts, opts.signalUrl).registerDevice("hub")
+    const { spaceId } = await relayFor(opts, opts.signalUrl, device.token).createSpace()
     const hubDeviceId = device.deviceId as DeviceId
     let group: Uint8Array | undefined
     await SpaceSession.create({

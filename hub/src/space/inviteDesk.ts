@@ -13,7 +13,7 @@ import {
   VigilError,
   type DeviceId,
   type Invite,
-  type SignalClient,
+  type RelayTransport,
   type SupportedSuite,
 } from "@vigil/protocol"
 import type { Logger } from "../log.ts"
@@ -27,7 +27,7 @@ const roomPollMs = 20_000
  * The phone that writes its join request into this room consents, at signal, to join this hub's space and
  * no other; the room must be ours before the phone can use it.
  */
-export async function claimPairingRoom(client: SignalClient, log: Logger, roomId: string): Promise<void> {
+export async function claimPairingRoom(client: RelayTransport, log: Logger, roomId: string): Promise<void> {
   await client.claimRoom(roomId).catch((err: unknown) => {
     // A relay from before join consents (no such route) adds members without asking: pair anyway.
     if (!(err instanceof SignalError && err.status === 404 && err.code === "NOT_FOUND")) throw err
@@ -40,7 +40,7 @@ export class InviteDesk {
 
   constructor(
     private readonly ledger: HubLedger,
-    private readonly client: SignalClient,
+    private readonly client: RelayTransport,
     private readonly log: Logger,
     /** Where the PWA is served; pairing links point there. */
     private readonly webUrl: string,
@@ -75,7 +75,7 @@ export class InviteDesk {
     const roomId = await pairingRoomId(invite.secret)
     let after = 0
     while (!this.stopped && Date.now() < invite.expiresAt) {
-      let messages: Awaited<ReturnType<SignalClient["readRoom"]>>
+      let messages: Awaited<ReturnType<RelayTransport["readRoom"]>>
       try {
         messages = await this.client.readRoom(
           roomId,

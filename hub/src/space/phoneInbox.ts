@@ -20,7 +20,7 @@ import {
   type DeviceId,
   type DeviceRequest,
   type LiveRequest,
-  type SignalClient,
+  type RelayTransport,
 } from "@vigil/protocol"
 import type { Logger } from "../log.ts"
 import { describe, sleep } from "./describe.ts"
@@ -48,7 +48,7 @@ export class PhoneInbox {
 
   constructor(
     private readonly ledger: HubLedger,
-    private readonly client: SignalClient,
+    private readonly client: RelayTransport,
     private readonly log: Logger,
     private readonly cameras: readonly { id: string; name: string }[],
   ) {}

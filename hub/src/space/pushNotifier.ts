@@ -7,7 +7,7 @@ import {
   type CameraId,
   type ClipId,
   type EventLabel,
-  type SignalClient,
+  type RelayTransport,
   type SpaceId,
   type SpaceSession,
   type ThumbnailRef,
@@ -19,7 +19,7 @@ import { describe } from "./describe.ts"
 /** What the notifier needs from the space; all of it is the space's own (hubSpace.ts). */
 export interface PushContext {
   session: SpaceSession
-  client: SignalClient
+  client: RelayTransport
   spaceId: SpaceId
   log: Logger
   /** Resolves once everything queued so far (the clip's commit and announcement) reached signal. */
@@ -43,7 +43,7 @@ const pushTtlSeconds = 6 * 3600
 const disabledRetryMs = 3600_000
 
 /** Per signal client: until when push is known to be off at that relay. */
-const disabledUntil = new WeakMap<SignalClient, number>()
+const disabledUntil = new WeakMap<RelayTransport, number>()
 
 /**
  * After a clip was announced: seals the push payload (pushPayload.ts) under the push key of the epoch the

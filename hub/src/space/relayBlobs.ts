@@ -4,7 +4,7 @@
  */
 import { mkdir, readdir, rename, rm, stat } from "node:fs/promises"
 import { join } from "node:path"
-import { SignalError, type SignalClient } from "@vigil/protocol"
+import { SignalError, type RelayTransport } from "@vigil/protocol"
 import type { Logger } from "../log.ts"
 import { describe } from "./describe.ts"
 import type { HubLedger } from "./hubLedger.ts"
@@ -25,7 +25,7 @@ export class RelayBlobs {
 
   constructor(
     private readonly ledger: HubLedger,
-    private readonly client: SignalClient,
+    private readonly client: RelayTransport,
     private readonly log: Logger,
     private readonly opts: RelayBlobsOptions,
   ) {}

@@ -1,5 +1,7 @@
 /**
- * Issue 14 ("Security review findings"), the hub's half, against a real signal relay: one describe per
+ * Issue 14 ("Security review findings"), the hub's half, on the in-memory relay (protocol/src/memoryRelay.ts,
+ * held to signal's behaviour by its contract suite; the relay's own findings run against signal itself in
+ * signal/test/issue14): one describe per
  * finding.
  */
 import { mkdtemp, rm, stat } from "node:fs/promises"
@@ -10,7 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises"
 import { pino } from "pino"
 import { afterEach, describe, expect, it, vi } from "vitest"
 import {
-  SignalClient,
+  MemoryRelay,
   SpaceSession,
   createPendingJoin,
   defaultSuiteName,
@@ -23,27 +25,31 @@ import {
   toHex,
   type CameraId,
   type DeviceId,
+  type RelayLimits,
 } from "@vigil/protocol"
-import { startTestRelay } from "@vigil/signal"
 import { startControlServer } from "../../src/commands/controlSocket.ts"
 import { runPhonesCommand } from "../../src/commands/phones.ts"
 import { HubSpace, type DiscoveryRequest, type HubSpaceOptions } from "../../src/space/hubSpace.ts"
 import { rawPhone as makeRawPhone, type RawPhone } from "../support/rawPhone.ts"
 
-let relay: Awaited<ReturnType<typeof startTestRelay>> | undefined
+let relay: MemoryRelay | undefined
 let dataDir: string | undefined
 let hub: HubSpace | undefined
 let logs: string[] = []
 
 afterEach(async () => {
   await hub?.close()
-  await relay?.close()
   if (dataDir) await rm(dataDir, { recursive: true, force: true })
   hub = relay = dataDir = undefined
 })
 
-async function setup(config: Parameters<typeof startTestRelay>[0], options: Partial<HubSpaceOptions> = {}) {
-  relay = await startTestRelay(config)
+const memory = { signalUrl: "http://relay.invalid", relay: (token?: string) => relay!.transport({ token }) }
+
+async function setup(
+  config: { config?: Partial<RelayLimits>; now?: () => number },
+  options: Partial<HubSpaceOptions> = {},
+) {
+  relay = new MemoryRelay({ limits: config.config, now: config.now })
   dataDir = await mkdtemp(join(tmpdir(), "vigil-issue14-"))
   logs = []
   const sink = new Writable({
@@ -54,7 +60,7 @@ async function setup(config: Parameters<typeof startTestRelay>[0], options: Part
   })
   hub = await HubSpace.open({
     dataDir,
-    signalUrl: relay.url,
+    ...memory,
     hubName: "Home",
     logger: pino({ level: "info" }, sink),
     ...options,
@@ -78,7 +84,7 @@ async function pairPhones(names: string[]): Promise<RawPhone[]> {
   const phones: RawPhone[] = []
   for (const name of names) {
     const phone = await makeRawPhone(
-      { relayUrl: relay!.url, hubDeviceId: () => h.deviceId, hubName: "Home" },
+      { relay: memory.relay, hubDeviceId: () => h.deviceId, hubName: "Home" },
       name,
     )
     await phone.pair(
@@ -163,7 +169,7 @@ describe("issue 14 finding 14: the hub deletes its clips at signal", () => {
       await h.deliverClip(clip(n))
       await h.drained()
     }
-    const client = new SignalClient({ baseUrl: relay!.url, token: a!.client.token })
+    const client = a!.client
     const { blobs, usedBytes } = await client.listBlobs(h.spaceId)
     expect(usedBytes).toBeLessThanOrEqual(120)
     await readAndAck(a!)
@@ -181,7 +187,7 @@ describe("issue 14 finding 14: the hub deletes its clips at signal", () => {
     let offsetMs = -2 * 24 * 3600_000
     const { hub: h } = await setup({ now: () => Date.now() + offsetMs }, { relayRetentionMs: 24 * 3600_000 })
     const [a] = await pairPhones(["A"])
-    const client = new SignalClient({ baseUrl: relay!.url, token: a!.client.token })
+    const client = a!.client
     // Uploaded "two days ago" by the relay's clock: the hub's first prune deletes it.
     await h.deliverClip(clip(1))
     await h.drained()
@@ -300,7 +306,7 @@ describe("issue 14 finding 6: hub phones list|remove", () => {
     const openOffline = () =>
       HubSpace.open({
         dataDir: dir,
-        signalUrl: relay!.url,
+        ...memory,
         hubName: "Home",
         logger: pino({ level: "silent" }),
       })
@@ -329,8 +335,8 @@ describe("issue 14 finding 9: a neighbour learns nothing of the household before
     })
     try {
       // The neighbour: protocol parts only, as anyone behind the household's public address could write.
-      const device = await new SignalClient({ baseUrl: r.url }).registerDevice("phone")
-      const client = new SignalClient({ baseUrl: r.url, token: device.token })
+      const device = await r.transport().registerDevice("phone")
+      const client = r.transport({ token: device.token })
       let roomId = ""
       await vi.waitFor(
         async () => {

@@ -1,5 +1,5 @@
 /**
- * A phone made of protocol parts only, for hub tests against a real relay: it pairs by discovery step by
+ * A phone made of protocol parts only, for hub tests (against the real relay or the in-memory one): it pairs by discovery step by
  * step (so a test can also misbehave), follows the hub's epochs, and collects what the hub sends it.
  */
 import { expect, vi } from "vitest"
@@ -24,11 +24,13 @@ import {
   type HubMessage,
   type Member,
   type PairingNotice,
+  type RelayTransport,
   type PairingResult,
 } from "@vigil/protocol"
 
 export interface RawPhoneSetup {
-  relayUrl: string
+  /** The relay: signal's URL, or a transport per device token (an in-memory relay). */
+  relay: string | ((token?: string) => RelayTransport)
   /** The hub under test (read at each use: tests reopen it). */
   hubDeviceId: () => string
   /** The name the hub announces itself under. */
@@ -38,8 +40,11 @@ export interface RawPhoneSetup {
 export type RawPhone = Awaited<ReturnType<typeof rawPhone>>
 
 export async function rawPhone(setup: RawPhoneSetup, name: string) {
-  const device = await new SignalClient({ baseUrl: setup.relayUrl }).registerDevice("phone")
-  const client = new SignalClient({ baseUrl: setup.relayUrl, token: device.token })
+  const relay = setup.relay
+  const transport = (token?: string): RelayTransport =>
+    typeof relay === "string" ? new SignalClient({ baseUrl: relay, token }) : relay(token)
+  const device = await transport().registerDevice("phone")
+  const client = transport(device.token)
   const deviceId = device.deviceId as DeviceId
   let after = 0
   let session: SpaceSession | undefined
