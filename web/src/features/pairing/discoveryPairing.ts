@@ -13,6 +13,7 @@ import {
   type SupportedSuite,
 } from "@vigil/protocol"
 import type { DeviceRecord, LocalStore, SpaceRecord } from "../../store/db.ts"
+import { errorSentence } from "../../ui/errorText.ts"
 
 /** A hub that announced itself for pairing to devices on this network (as signal lists it: untrusted). */
 export interface DiscoveredHub {
@@ -87,7 +88,7 @@ export class DiscoveryPairing {
         this.set({ kind: "searching", hubs })
     } catch (err) {
       if (this.state.kind === "searching") {
-        this.set({ kind: "searching", hubs: this.state.hubs, error: (err as Error).message })
+        this.set({ kind: "searching", hubs: this.state.hubs, error: errorSentence(err) })
       }
     }
   }
@@ -108,8 +109,7 @@ export class DiscoveryPairing {
       await this.run(hub, name, attempt.signal)
     } catch (err) {
       if (attempt.signal.aborted) return
-      const reason =
-        err instanceof VigilError ? err.message : `the hub could not be reached (${(err as Error).message})`
+      const reason = errorSentence(err)
       await this.cancelAt(hub)
       this.set({ kind: "refused", hub, reason })
     } finally {
@@ -157,7 +157,7 @@ export class DiscoveryPairing {
     while (!abort.aborted) {
       if (Date.now() > deadline) {
         throw new VigilError(
-          "PAIRING_EXPIRED",
+          joiner.code ? "PAIRING_UNCONFIRMED" : "PAIRING_UNANSWERED",
           joiner.code ? "the codes were not confirmed in time" : "the hub did not answer",
         )
       }
@@ -180,7 +180,7 @@ export class DiscoveryPairing {
               .confirm()
               .then((confirm) => client.postToRoom(hub.roomId, confirm))
               .catch((err: unknown) =>
-                this.cancel(`The confirmation could not be sent: ${(err as Error).message}`),
+                this.cancel(`The confirmation could not be sent. ${errorSentence(err)}`),
               )
           }
         } else if (step.kind === "refused") {
