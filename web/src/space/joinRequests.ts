@@ -4,7 +4,7 @@
  * the pending join first, so the hub's Welcome always finds the keys it was made for.
  */
 import {
-  SignalClient,
+  type RelayTransport,
   createJoinRequest,
   createPendingJoin,
   createRejoinRequest,
@@ -20,6 +20,7 @@ import {
   type SpaceId,
 } from "@vigil/protocol"
 import type { DeviceRecord, LocalStore, SpaceRecord } from "../store/db.ts"
+import { relayFor, type RelayFactory } from "./spaceStatus.ts"
 
 /**
  * Registers this device at the invite's signal server, saves it with the space and a pending join (in
@@ -28,8 +29,9 @@ import type { DeviceRecord, LocalStore, SpaceRecord } from "../store/db.ts"
 export async function enrolWithInvite(
   store: LocalStore,
   invite: Invite,
+  options: { relay?: RelayFactory } = {},
 ): Promise<{ device: DeviceRecord; space: SpaceRecord }> {
-  const registered = await new SignalClient({ baseUrl: invite.signal }).registerDevice("phone")
+  const registered = await relayFor(options, invite.signal).registerDevice("phone")
   const pending = await createPendingJoin(
     { role: "phone", deviceId: registered.deviceId as DeviceId },
     invite.suite,
@@ -62,7 +64,7 @@ export async function enrolWithInvite(
     },
     remove: ["group", "held"],
   })
-  const authed = new SignalClient({ baseUrl: invite.signal, token: registered.token })
+  const authed = relayFor(options, invite.signal, registered.token)
   const request = await createJoinRequest(invite.secret, {
     deviceId: registered.deviceId as DeviceId,
     keyPackage: pending.keyPackage,
@@ -77,7 +79,7 @@ export async function enrolWithInvite(
  */
 export async function sendRejoinRequest(
   store: LocalStore,
-  client: SignalClient,
+  client: RelayTransport,
   device: DeviceRecord,
   space: SpaceRecord,
   { refresh }: { refresh: boolean },

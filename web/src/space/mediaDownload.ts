@@ -13,7 +13,7 @@ import {
   toHex,
   type ClipId,
   type ClipKey,
-  type SignalClient,
+  type RelayTransport,
 } from "@vigil/protocol"
 import type { DeviceRecord, EventRecord } from "../store/db.ts"
 
@@ -32,7 +32,7 @@ export interface AnnouncedMedia {
  * hub-signed blob size: the download is cancelled past it (issue 14, finding 15).
  */
 export async function downloadAndDecrypt(
-  client: SignalClient,
+  client: RelayTransport,
   media: AnnouncedMedia,
   secret: Uint8Array,
 ): Promise<Uint8Array> {

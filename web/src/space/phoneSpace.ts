@@ -107,7 +107,7 @@ export class PhoneSpace {
         `this phone is paired with ${current.hubName}; replacing it needs the user's choice`,
       )
     }
-    const { device, space } = await enrolWithInvite(store, invite)
+    const { device, space } = await enrolWithInvite(store, invite, options)
     return new PhoneSpace(new SpaceMailbox(store, device, space, onChange, options))
   }
 

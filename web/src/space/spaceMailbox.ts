@@ -5,9 +5,9 @@
  * its leaf keys. Internal to web/src/space: the app uses the `PhoneSpace` facade.
  */
 import {
+  type RelayTransport,
   CryptoError,
   SerialQueue,
-  SignalClient,
   SpaceSession,
   VigilError,
   equalBytes,
@@ -26,7 +26,7 @@ import type { DeviceRecord, EventRecord, LocalStore, SpaceRecord } from "../stor
 import { holdMessage, maxHeldMessages, nextReleasable, type HeldMessages } from "./heldMessages.ts"
 import { countAnnouncement, readHubMessage, sightingId, type LiveReply } from "./hubMessages.ts"
 import { sendRejoinRequest } from "./joinRequests.ts"
-import type { PhoneSpaceOptions, SpaceStatus } from "./spaceStatus.ts"
+import { relayFor, type PhoneSpaceOptions, type SpaceStatus } from "./spaceStatus.ts"
 
 const defaultKeyRefreshMs = 24 * 3600_000
 /** A refresh request that got no Welcome is sent again after this long. */
@@ -38,7 +38,7 @@ export class SpaceMailbox {
   private captured: Uint8Array | undefined
   private stopped = false
   private readonly abort = new AbortController()
-  readonly client: SignalClient
+  readonly client: RelayTransport
   status: SpaceStatus
   /** Messages that could not be used (kept for the UI and tests; the last 20). */
   problems: string[] = []
@@ -64,7 +64,7 @@ export class SpaceMailbox {
     private readonly onChange: () => void,
     readonly options: PhoneSpaceOptions = {},
   ) {
-    this.client = new SignalClient({ baseUrl: device.signalUrl, token: device.token })
+    this.client = relayFor(options, device.signalUrl, device.token)
     this.status = { kind: "waiting-for-hub" }
   }
 

@@ -1,4 +1,5 @@
 /** What the app shows about this phone's membership, and the knobs tests turn. */
+import { SignalClient, type RelayTransport } from "@vigil/protocol"
 
 export type SpaceStatus =
   | { kind: "waiting-for-hub" }
@@ -21,6 +22,19 @@ export interface PhoneSpaceOptions {
    * Default 2 h 15 min.
    */
   silentAfterMs?: number
+  /**
+   * The relay as a transport for a device token (none before registering). Default: signal over HTTP at
+   * the device's (or the invite's) signal URL; unit tests pass an in-memory relay (protocol/src/memoryRelay.ts).
+   */
+  relay?: RelayFactory
+}
+
+/** Makes the relay transport for `baseUrl` and a device `token` (none before registering). */
+export type RelayFactory = (baseUrl: string, token?: string) => RelayTransport
+
+/** `options.relay`, else signal over HTTP. */
+export function relayFor(options: { relay?: RelayFactory }, baseUrl: string, token?: string): RelayTransport {
+  return options.relay ? options.relay(baseUrl, token) : new SignalClient({ baseUrl, token })
 }
 
 /**

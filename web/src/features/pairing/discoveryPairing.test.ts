@@ -1,5 +1,5 @@
 /**
- * The phone's side of pairing by discovery against a real relay and a real hub: nothing is kept until both
+ * The phone's side of pairing by discovery with a real hub, on the in-memory relay (protocol/src/memoryRelay.ts): nothing is kept until both
  * people confirmed; a refusal or a cancel leaves the phone's store empty and the hub at its epoch.
  */
 import "fake-indexeddb/auto"
@@ -9,15 +9,16 @@ import { join } from "node:path"
 import { pino } from "pino"
 import { afterEach, beforeEach, expect, it, vi } from "vitest"
 import { HubSpace } from "@vigil/hub"
-import { toBase64 } from "@vigil/protocol"
-import { startTestRelay } from "@vigil/signal"
+import { MemoryRelay, toBase64 } from "@vigil/protocol"
 import { PhoneSpace } from "../../space/phoneSpace.ts"
 import { LocalStore } from "../../store/db.ts"
 import { DiscoveryPairing } from "./discoveryPairing.ts"
 
 type DiscoveryRequest = Parameters<Parameters<HubSpace["startDiscovery"]>[0]["confirm"]>[0]
 
-let relay: Awaited<ReturnType<typeof startTestRelay>>
+let relay: MemoryRelay
+const relayUrl = "http://relay.invalid"
+const transports = { relay: (_url: string, token?: string) => relay.transport({ token }) }
 let dataDir: string
 let hub: HubSpace
 let asked: DiscoveryRequest[]
@@ -25,11 +26,12 @@ let refused: string[]
 let answer: (yes: boolean) => void
 
 beforeEach(async () => {
-  relay = await startTestRelay()
+  relay = new MemoryRelay()
   dataDir = await mkdtemp(join(tmpdir(), "vigil-web-discovery-"))
   hub = await HubSpace.open({
     dataDir,
-    signalUrl: relay.url,
+    signalUrl: relayUrl,
+    relay: (token) => relay.transport({ token }),
     hubName: "Garden",
     logger: pino({ level: "silent" }),
   })
@@ -47,14 +49,13 @@ beforeEach(async () => {
 })
 afterEach(async () => {
   await hub.close()
-  await relay.close()
   await rm(dataDir, { recursive: true, force: true })
 })
 
 let storeCount = 0
 async function phone() {
   const store = await LocalStore.open(`discovery-${storeCount++}`)
-  const pairing = new DiscoveryPairing(relay.url, store, () => {})
+  const pairing = new DiscoveryPairing(relayUrl, store, () => {}, transports)
   await vi.waitFor(
     async () => {
       await pairing.search()
@@ -84,7 +85,7 @@ it("keeps the pairing only after both confirmed, then loads as a paired space wi
   expect(pairing.state.kind).toBe("paired")
   const space = await store.get("space")
   expect(space).toMatchObject({ spaceId: hub.spaceId, hubName: "Garden", hubDeviceId: hub.deviceId })
-  const loaded = await PhoneSpace.load(store, () => {})
+  const loaded = await PhoneSpace.load(store, () => {}, transports)
   expect(loaded?.status.kind).toBe("paired")
   expect(hub.phones).toMatchObject([{ name: "Kitchen tablet" }])
   // The key the phone pinned is the hub's own (the one an invite would carry).

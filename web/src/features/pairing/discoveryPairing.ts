@@ -1,6 +1,6 @@
 import {
+  type RelayTransport,
   DiscoveryJoiner,
-  SignalClient,
   VigilError,
   decodeDiscoveryAnnouncement,
   encodeDiscoveryRoomMessage,
@@ -14,6 +14,7 @@ import {
 } from "@vigil/protocol"
 import type { DeviceRecord, LocalStore, SpaceRecord } from "../../store/db.ts"
 import { errorSentence } from "../../ui/errorText.ts"
+import { relayFor, type RelayFactory } from "../../space/spaceStatus.ts"
 
 /** A hub that announced itself for pairing to devices on this network (as signal lists it: untrusted). */
 export interface DiscoveredHub {
@@ -43,7 +44,7 @@ const confirmTimeoutMs = 150_000
  */
 export class DiscoveryPairing {
   state: DiscoveryState = { kind: "idle" }
-  private client: SignalClient | undefined
+  private client: RelayTransport | undefined
   private device: { deviceId: string; token: string } | undefined
   private attempt: AbortController | undefined
   private confirmed: (() => void) | undefined
@@ -52,6 +53,7 @@ export class DiscoveryPairing {
     private readonly signalUrl: string,
     private readonly store: LocalStore,
     private readonly onChange: () => void,
+    private readonly options: { relay?: RelayFactory } = {},
   ) {}
 
   private set(state: DiscoveryState) {
@@ -60,10 +62,10 @@ export class DiscoveryPairing {
   }
 
   /** This browser's device at signal: registered once per page, before it may list announcements. */
-  private async authed(): Promise<SignalClient> {
+  private async authed(): Promise<RelayTransport> {
     if (!this.client || !this.device) {
-      this.device = await new SignalClient({ baseUrl: this.signalUrl }).registerDevice("phone")
-      this.client = new SignalClient({ baseUrl: this.signalUrl, token: this.device.token })
+      this.device = await relayFor(this.options, this.signalUrl).registerDevice("phone")
+      this.client = relayFor(this.options, this.signalUrl, this.device.token)
     }
     return this.client
   }
