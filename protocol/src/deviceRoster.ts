@@ -23,14 +23,14 @@
 import type { Signature } from "ts-mls"
 import { z } from "zod"
 import { fromUtf8 } from "./bytes.ts"
-import { CryptoError, ProtocolStateError } from "./errors.ts"
+import { ProtocolStateError } from "./errors.ts"
 import type { CameraId, DeviceId, SpaceId } from "./ids.ts"
 import {
   openEnvelope,
-  parseEnvelopeBody,
+  openPhoneSigned,
   signEnvelope,
   splitEnvelope,
-  verifyEnvelope,
+  type PhoneSigner,
 } from "./signedEnvelope.ts"
 
 const requestLabel = "vigil phone device v1"
@@ -148,25 +148,14 @@ export function signDeviceRequest(
  */
 export async function openDeviceRequest(
   bytes: Uint8Array,
-  opts: {
-    groupId: Uint8Array
-    from: DeviceId
-    pinnedKey: (deviceId: DeviceId) => Uint8Array | undefined
-    signature: Signature
-    now: number
-    notBefore?: number
-  },
+  opts: PhoneSigner & { now: number; notBefore?: number },
 ): Promise<DeviceRequest> {
-  const envelope = splitEnvelope(bytes, "device request")
-  const request = parseEnvelopeBody(envelope, deviceRequestSchema, "device request") as DeviceRequest
-  if (request.deviceId !== opts.from) {
-    throw new CryptoError("UNTRUSTED_CREDENTIAL", "device request names another device than its sender")
-  }
-  const key = opts.pinnedKey(request.deviceId)
-  if (!key) throw new ProtocolStateError("NOT_A_MEMBER", "device request from a device that is not paired")
-  if (!(await verifyEnvelope(requestLabel, opts.groupId, envelope, key, opts.signature))) {
-    throw new CryptoError("SIGNATURE_INVALID", "device request is not signed by the paired device")
-  }
+  const request = (await openPhoneSigned(bytes, {
+    ...opts,
+    label: requestLabel,
+    schema: deviceRequestSchema,
+    what: "device request",
+  })) as DeviceRequest
   if (Math.abs(opts.now - request.issuedAt) > deviceRequestMaxAgeMs) {
     throw new ProtocolStateError("REQUEST_STALE", "device request is too old or from the future")
   }

@@ -12,9 +12,9 @@
  * swapped the fingerprint would have to forge an MLS message and a signature.
  */
 import type { Signature } from "ts-mls"
-import { parseEnvelopeBody, signEnvelope, splitEnvelope, verifyEnvelope } from "./signedEnvelope.ts"
+import { openPhoneSigned, signEnvelope, type PhoneSigner } from "./signedEnvelope.ts"
 import { z } from "zod"
-import { CryptoError, ProtocolStateError } from "./errors.ts"
+import { ProtocolStateError } from "./errors.ts"
 import type { CameraId, DeviceId } from "./ids.ts"
 
 const signLabel = "vigil phone live v1"
@@ -68,25 +68,14 @@ export function signLiveRequest(
  */
 export async function openLiveRequest(
   bytes: Uint8Array,
-  opts: {
-    groupId: Uint8Array
-    from: DeviceId
-    pinnedKey: (deviceId: DeviceId) => Uint8Array | undefined
-    signature: Signature
-    now: number
-  },
+  opts: PhoneSigner & { now: number },
 ): Promise<LiveRequest> {
-  // The body names the device whose pinned key must have signed it: parse first, then verify.
-  const envelope = splitEnvelope(bytes, "live request")
-  const request = parseEnvelopeBody(envelope, liveRequestSchema, "live request") as LiveRequest
-  if (request.deviceId !== opts.from) {
-    throw new CryptoError("UNTRUSTED_CREDENTIAL", "live request names another device than its sender")
-  }
-  const key = opts.pinnedKey(request.deviceId)
-  if (!key) throw new ProtocolStateError("NOT_A_MEMBER", "live request from a device that is not paired")
-  if (!(await verifyEnvelope(signLabel, opts.groupId, envelope, key, opts.signature))) {
-    throw new CryptoError("SIGNATURE_INVALID", "live request is not signed by the paired device")
-  }
+  const request = (await openPhoneSigned(bytes, {
+    ...opts,
+    label: signLabel,
+    schema: liveRequestSchema,
+    what: "live request",
+  })) as LiveRequest
   if (request.kind === "live-offer" && Math.abs(opts.now - request.issuedAt) > liveRequestMaxAgeMs) {
     throw new ProtocolStateError("REQUEST_STALE", "live offer is too old or from the future")
   }

@@ -16,10 +16,10 @@ import { bucketLength } from "./lengthBuckets.ts"
 import { deviceSchema, nameSchema } from "./pairingDiscovery.ts"
 import {
   openEnvelope,
-  parseEnvelopeBody,
+  openPhoneSigned,
   signEnvelope,
   splitEnvelope,
-  verifyEnvelope,
+  type PhoneSigner,
 } from "./signedEnvelope.ts"
 
 const noticeLabel = "vigil pairing notice v1"
@@ -211,23 +211,14 @@ export function signPairingApproval(
  */
 export async function openPairingApproval(
   bytes: Uint8Array,
-  opts: {
-    groupId: Uint8Array
-    from: DeviceId
-    pinnedKey: (deviceId: DeviceId) => Uint8Array | undefined
-    signature: Signature
-    target: DeviceId
-    code: string
-  },
+  opts: PhoneSigner & { target: DeviceId; code: string },
 ): Promise<PairingApproval> {
-  const envelope = splitEnvelope(bytes, "pairing approval")
-  const a = parseEnvelopeBody(envelope, approvalSchema, "pairing approval")
-  if (a.deviceId !== opts.from) throw new CryptoError("PAIRING_INVALID", "approval names another device")
-  const key = opts.pinnedKey(a.deviceId as DeviceId)
-  if (!key) throw new CryptoError("NOT_A_MEMBER", "approval from a device that is not paired")
-  if (!(await verifyEnvelope(approvalLabel, opts.groupId, envelope, key, opts.signature))) {
-    throw new CryptoError("SIGNATURE_INVALID", "approval not signed by the paired device")
-  }
+  const a = await openPhoneSigned(bytes, {
+    ...opts,
+    label: approvalLabel,
+    schema: approvalSchema,
+    what: "pairing approval",
+  })
   if (a.target !== opts.target || a.code !== opts.code) {
     throw new CryptoError("PAIRING_INVALID", "approval is for another request or code")
   }

@@ -120,11 +120,19 @@ describe("approval by a paired phone", () => {
       code: "123456",
     }
     expect(await openPairingApproval(signed, opts)).toEqual(approval)
-    await expect(openPairingApproval(signed, { ...opts, code: "654321" })).rejects.toThrow(CryptoError)
-    await expect(openPairingApproval(signed, { ...opts, target: id() })).rejects.toThrow(CryptoError)
-    await expect(openPairingApproval(signed, { ...opts, from: id() })).rejects.toThrow(CryptoError)
-    await expect(openPairingApproval(signed, { ...opts, pinnedKey: () => undefined })).rejects.toThrow(
-      CryptoError,
+    const refused = (code: string) => ({ code })
+    await expect(openPairingApproval(signed, { ...opts, code: "654321" })).rejects.toMatchObject(
+      refused("PAIRING_INVALID"),
+    )
+    await expect(openPairingApproval(signed, { ...opts, target: id() })).rejects.toMatchObject(
+      refused("PAIRING_INVALID"),
+    )
+    // The checks every phone-signed message gets (signedEnvelope.ts, openPhoneSigned).
+    await expect(openPairingApproval(signed, { ...opts, from: id() })).rejects.toMatchObject(
+      refused("UNTRUSTED_CREDENTIAL"),
+    )
+    await expect(openPairingApproval(signed, { ...opts, pinnedKey: () => undefined })).rejects.toMatchObject(
+      refused("NOT_A_MEMBER"),
     )
     const forged = await signPairingApproval(approval, hub.groupId, hub.signaturePrivateKey, hub.signature)
     await expect(openPairingApproval(forged, opts)).rejects.toMatchObject({ code: "SIGNATURE_INVALID" })

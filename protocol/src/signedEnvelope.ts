@@ -10,7 +10,8 @@
 import type { Signature } from "ts-mls"
 import type { z } from "zod"
 import { concatBytes, fromUtf8, utf8 } from "./bytes.ts"
-import { CodecError, CryptoError } from "./errors.ts"
+import { CodecError, CryptoError, ProtocolStateError } from "./errors.ts"
+import type { DeviceId } from "./ids.ts"
 
 export interface Envelope {
   signature: Uint8Array
@@ -102,4 +103,36 @@ export async function openEnvelope<S extends z.ZodType>(
     throw new CryptoError("SIGNATURE_INVALID", `${opts.what} is not signed by the expected key`)
   }
   return parseEnvelopeBody(envelope, opts.schema, opts.what)
+}
+
+/** Who may have signed a phone's message: the sender signal names, and the keys the hub pinned. */
+export interface PhoneSigner {
+  groupId: Uint8Array
+  /** The device signal says sent it: the body must name this device. */
+  from: DeviceId
+  /** The signature key the hub pinned for a paired phone (undefined: not paired). */
+  pinnedKey: (deviceId: DeviceId) => Uint8Array | undefined
+  signature: Signature
+}
+
+/**
+ * Hub: opens a message a paired phone signed (live requests, device requests, pairing approvals). The body
+ * names its signer, so it is parsed first, then must name the sender signal reports, a paired device, and
+ * verify under that device's pinned key. Freshness is the caller's (each kind has its own rule).
+ */
+export async function openPhoneSigned<S extends z.ZodType<{ deviceId: string }>>(
+  bytes: Uint8Array,
+  opts: PhoneSigner & { label: string; schema: S; what: string },
+): Promise<z.infer<S>> {
+  const envelope = splitEnvelope(bytes, opts.what)
+  const body = parseEnvelopeBody(envelope, opts.schema, opts.what)
+  if (body.deviceId !== opts.from) {
+    throw new CryptoError("UNTRUSTED_CREDENTIAL", `${opts.what} names another device than its sender`)
+  }
+  const key = opts.pinnedKey(body.deviceId as DeviceId)
+  if (!key) throw new ProtocolStateError("NOT_A_MEMBER", `${opts.what} from a device that is not paired`)
+  if (!(await verifyEnvelope(opts.label, opts.groupId, envelope, key, opts.signature))) {
+    throw new CryptoError("SIGNATURE_INVALID", `${opts.what} is not signed by the paired device`)
+  }
+  return body
 }
