@@ -7,8 +7,7 @@
 import {
   fromHex,
   isDeviceRequestKind,
-  isRejoinRequest,
-  mlsWireformat,
+  classifyMailboxMessage,
   openDeviceRequest,
   openLiveRequest,
   openRejoinRequest,
@@ -87,11 +86,12 @@ export class PhoneInbox {
       try {
         // Each of these costs the hub a commit (a fresh epoch for every phone) or an MLS decryption:
         // a phone, paired or pending, gets a few at a time (issue 14 finding 10).
-        const limit = isRejoinRequest(body) ? this.rejoinLimit : this.inboxLimit
+        const rejoin = classifyMailboxMessage(body).kind === "rejoin-request"
+        const limit = rejoin ? this.rejoinLimit : this.inboxLimit
         if (!limit.take(from, Date.now())) {
           throw new VigilError("UNEXPECTED_MESSAGE", "the device sends the hub too much; message dropped")
         }
-        if (isRejoinRequest(body)) {
+        if (rejoin) {
           ;({ entries, change } = await ledger.attempt(() => this.rejoin(from, body)))
           this.log.info({ deviceId: from }, "phone rejoined after losing its state")
         } else {
@@ -127,7 +127,8 @@ export class PhoneInbox {
     body: Uint8Array,
   ): Promise<{ kind: "live"; request: LiveRequest } | ({ kind: "device" } & Change)> {
     const session = this.ledger.session
-    if (mlsWireformat(body) !== "mls_private_message") {
+    const message = classifyMailboxMessage(body)
+    if (message.kind !== "mls" || message.wireformat !== "mls_private_message") {
       throw new VigilError("UNEXPECTED_MESSAGE", "the hub accepts rejoin requests and MLS messages only")
     }
     // Only the hub commits: passing its own leaf makes the session refuse a commit from any phone.

@@ -12,9 +12,7 @@ import {
   VigilError,
   equalBytes,
   fromBase64,
-  isPairingNoticeBytes,
-  isSealedPairingNoticeBytes,
-  mlsWireformat,
+  classifyMailboxMessage,
   openSealedPairingNotice,
   toBase64,
   toHex,
@@ -161,11 +159,15 @@ export class SpaceMailbox {
   /** One mailbox message (or a held one, again); what it revealed goes into `events`. */
   private async processOne(seq: number, body: Uint8Array, events: EventRecord[]): Promise<void> {
     try {
-      if (isPairingNoticeBytes(body)) {
+      const message = classifyMailboxMessage(body)
+      if (message.kind === "unsealed-pairing-notice") {
         // Hubs before issue 14 (finding 13) mailed notices unsealed: the relay could read and replay them.
         throw new VigilError("UNEXPECTED_MESSAGE", "unsealed pairing notice refused")
       }
-      const wireformat = isSealedPairingNoticeBytes(body) ? undefined : mlsWireformat(body)
+      if (message.kind !== "mls" && message.kind !== "sealed-pairing-notice") {
+        throw new VigilError("UNEXPECTED_MESSAGE", `unexpected ${message.kind} message in the mailbox`)
+      }
+      const wireformat = message.kind === "mls" ? message.wireformat : undefined
       if (wireformat === undefined) await this.readPairingNotice(body)
       else if (wireformat === "mls_welcome") await this.join(body)
       else if (wireformat === "mls_private_message") {

@@ -17,9 +17,7 @@ import {
   exportClipKey,
   exportPushSecret,
   fromBase64,
-  isPairingNoticeBytes,
-  isSealedPairingNoticeBytes,
-  mlsWireformat,
+  classifyMailboxMessage,
   openPushPayload,
   pushPayloadEpoch,
   toBase64,
@@ -106,8 +104,8 @@ async function catchUp(session: SpaceSession, client: SignalClient, after: numbe
   for (const message of await client.fetchMailbox(after)) {
     if (session.epoch >= epoch) return
     // Pairing notices (sealed, not MLS) share the mailbox: they only have to be stepped over.
-    if (isSealedPairingNoticeBytes(message.body) || isPairingNoticeBytes(message.body)) continue
-    if (mlsWireformat(message.body) !== "mls_private_message") continue
+    const kind = classifyMailboxMessage(message.body)
+    if (kind.kind !== "mls" || kind.wireformat !== "mls_private_message") continue
     try {
       await session.open(message.body, hub.leafIndex)
     } catch (err) {
