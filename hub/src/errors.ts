@@ -3,7 +3,7 @@
  * Protocol failures are `VigilError`s from `@vigil/protocol`; these are the hub's, each with a stable
  * `code` that logs, the CLI and the control socket can rely on. `errorCodeOf` reads either.
  */
-import { VigilError, type ErrorCode } from "@vigil/protocol"
+import { CodedError, VigilError, type ErrorCode } from "@vigil/protocol"
 
 export const mediaErrorCodes = [
   "FFMPEG_NOT_FOUND",
@@ -31,14 +31,7 @@ export const hubErrorCodes = [
 export type HubErrorCode = (typeof hubErrorCodes)[number]
 
 /** Base of the hub's errors; like `VigilError`, `code` is for programs and the message for people. */
-export class HubError extends Error {
-  readonly code: HubErrorCode
-  constructor(code: HubErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = new.target.name
-    this.code = code
-  }
-}
+export class HubError extends CodedError<HubErrorCode> {}
 
 /** The stable code of a protocol or hub error; undefined for anything else (a bug or a system error). */
 export function errorCodeOf(err: unknown): ErrorCode | HubErrorCode | undefined {

@@ -75,14 +75,18 @@ export const errorCodes = [
 ] as const
 export type ErrorCode = (typeof errorCodes)[number]
 
-export class VigilError extends Error {
-  readonly code: ErrorCode
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+/** An error with a stable `code` for programs; the message is for people. The base of every Vigil error. */
+export class CodedError<C extends string = string> extends Error {
+  readonly code: C
+  constructor(code: C, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.name = new.target.name
     this.code = code
   }
 }
+
+/** The protocol's errors (and the relay's, `SignalError`), with one of `errorCodes`. */
+export class VigilError extends CodedError<ErrorCode> {}
 
 /** Bytes that do not parse as the wire format says they must. */
 export class CodecError extends VigilError {
