@@ -140,6 +140,8 @@ export type LiveAnswer = Omit<z.infer<typeof liveAnswerSchema>, "spaceId" | "to"
   to: DeviceId
   cameraId: CameraId
 }
+/** What the live service fills into an answer; the space adds who, where and in which epoch. */
+export type LiveAnswerBody = Omit<LiveAnswer, "kind" | "spaceId" | "to" | "streamId" | "epoch">
 export type LiveRefused = Omit<z.infer<typeof liveRefusedSchema>, "spaceId" | "to"> & {
   spaceId: SpaceId
   to: DeviceId

@@ -13,6 +13,7 @@
  * reliable and ordered, and the hub drops whole frames only, never slices, so reassembly is concatenation.
  * The slices are not authenticated themselves: the reassembled frame is, by its AES-GCM tag.
  */
+import { concatBytes } from "./bytes.ts"
 import { CodecError } from "./errors.ts"
 
 export const liveMessageMaxBytes = 65_536
@@ -64,12 +65,6 @@ export class FrameReassembler {
     this.parts = []
     this.size = 0
     if (parts.length === 1) return parts[0]!.slice()
-    const frame = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-    let at = 0
-    for (const p of parts) {
-      frame.set(p, at)
-      at += p.length
-    }
-    return frame
+    return concatBytes(...parts)
   }
 }

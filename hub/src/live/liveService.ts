@@ -3,7 +3,7 @@ import type {
   DeviceId,
   FrameKey,
   HubMessage,
-  LiveAnswer,
+  LiveAnswerBody,
   LiveOffer,
   LiveRequest,
   SpaceId,
@@ -21,9 +21,7 @@ export interface LiveSpace {
   openLiveSession(
     to: DeviceId,
     streamId: number,
-    makeAnswer: (
-      frameKey: FrameKey,
-    ) => Promise<Omit<LiveAnswer, "kind" | "spaceId" | "to" | "streamId" | "epoch">>,
+    makeAnswer: (frameKey: FrameKey) => Promise<LiveAnswerBody>,
   ): Promise<FrameKey>
   sendToPhone(to: DeviceId, message: HubMessage): Promise<void>
 }

@@ -25,7 +25,7 @@ import {
   type FrameKey,
   type HubMessage,
   type Invite,
-  type LiveAnswer,
+  type LiveAnswerBody,
   type SpaceId,
   type RelayTransport,
   type SupportedSuite,
@@ -277,9 +277,7 @@ export class HubSpace {
   openLiveSession(
     to: DeviceId,
     streamId: number,
-    makeAnswer: (
-      frameKey: FrameKey,
-    ) => Promise<Omit<LiveAnswer, "kind" | "spaceId" | "to" | "streamId" | "epoch">>,
+    makeAnswer: (frameKey: FrameKey) => Promise<LiveAnswerBody>,
   ): Promise<FrameKey> {
     return this.ledger.transact(async () => {
       if (!this.ledger.doc.phones.some((p) => p.deviceId === to)) {

@@ -1,16 +1,9 @@
-import { ClipDecryptor, CryptoError, sha256, toHex, type ClipKey } from "@vigil/protocol"
+import { ClipDecryptor, concatBytes, CryptoError, sha256, toHex, type ClipKey } from "@vigil/protocol"
 
 const minPush = 16 * 1024
 
 function join(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
+  return parts.length === 1 ? parts[0]! : concatBytes(...parts)
 }
 
 export interface DecryptStreamOptions {

@@ -1,4 +1,4 @@
-import { bufferSource } from "@vigil/protocol"
+import { bufferSource, concatBytes } from "@vigil/protocol"
 import type { ClipSource } from "../../space/phoneSpace.ts"
 import type { EventRecord } from "../../store/db.ts"
 import { h } from "../../ui/dom.ts"
@@ -23,16 +23,6 @@ export interface PlayerOptions {
 
 /** How the clip reached the <video>: Media Source Extensions as records verify, or one blob at the end. */
 export type PlaybackPath = "mse" | "blob"
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
 
 /** A SourceBuffer fed one verified piece at a time. */
 class MseSink {
@@ -217,7 +207,7 @@ export class ClipPlayer {
           continue
         }
         if (!probing) continue
-        const scan = scanInit(parts.length === 1 ? plain : concat(parts))
+        const scan = scanInit(parts.length === 1 ? plain : concatBytes(...parts))
         if (scan.kind === "need-more") continue
         if (scan.kind === "unplayable") throw new Error(`it is not a playable video (${scan.reason})`)
         probing = false
