@@ -32,6 +32,7 @@ const usage = `Usage: hub [start] [options]       run the cameras and deliver en
        hub pair [options] [--no-wait]  show a one-time pairing code (QR) for a phone
        hub status [options]            what the running hub is doing
        hub phones list|remove ID       the paired phones; remove one (ID: its id or a unique prefix)
+       hub phones role ID owner|member owners add and remove phones and cameras; members only view
        hub cameras list|add|remove     edit the cameras in the config file (hub cameras --help)
        hub setup --config FILE         ask for the relay, the home's name and the first camera; save them
 
@@ -162,7 +163,7 @@ async function runSetupCommand(argv: string[]): Promise<number> {
   })
 }
 
-/** `hub phones list|remove ID`: through the running hub, or by opening the space when none runs. */
+/** `hub phones list|remove ID|role ID owner|member`: through the running hub, or by opening the space when none runs. */
 async function runPhones(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -368,6 +369,10 @@ async function main(argv: string[]): Promise<number> {
     removePhone: async (deviceId) => {
       await space.removePhone(deviceId as DeviceId)
       console.log(`Phone removed (${deviceId.slice(0, 8)}…): it can decrypt nothing new.`)
+    },
+    setRole: async (deviceId, role) => {
+      await space.setRole(deviceId as DeviceId, role)
+      console.log(`Phone ${deviceId.slice(0, 8)}… is now ${role === "owner" ? "an owner" : "a member"}.`)
     },
   })
 

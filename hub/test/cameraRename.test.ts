@@ -3,111 +3,35 @@
  * saved in the hub's state and outlives a restart, every phone gets a new roster, later clips and sightings
  * carry the new name, and forged, replayed, stale or unknown-camera requests change nothing.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
+import { readFile } from "node:fs/promises"
 import { join } from "node:path"
-import { Writable } from "node:stream"
-import { pino } from "pino"
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
-import {
-  MemoryRelay,
-  type CameraId,
-  type DeviceId,
-  type DeviceRequest,
-  type DeviceRoster,
-} from "@vigil/protocol"
-import { HubSpace, type DiscoveryRequest } from "../src/space/hubSpace.ts"
-import { rawPhone as makeRawPhone } from "./support/rawPhone.ts"
+import type { CameraId, DeviceId, DeviceRequest } from "@vigil/protocol"
+import type { HubSpace } from "../src/space/hubSpace.ts"
+import { memoryHousehold, rosterWhere, type MemoryHousehold } from "./support/memoryHousehold.ts"
 
 const cameras = [
   { id: "front-door", name: "Front door" },
   { id: "garden", name: "Garden" },
 ]
 
-let relay: MemoryRelay
-let dataDir: string
+let home: MemoryHousehold
 let hub: HubSpace
+let dataDir: string
 let logs: string[]
 
-function openHub() {
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      logs.push(...chunk.toString().split("\n").filter(Boolean))
-      done()
-    },
-  })
-  return HubSpace.open({
-    dataDir,
-    signalUrl: "http://relay.invalid",
-    relay: (token) => relay.transport({ token }),
-    hubName: "Home",
-    logger: pino({ level: "info" }, sink),
-    cameras,
-  })
-}
-
 beforeEach(async () => {
-  relay = new MemoryRelay()
-  dataDir = await mkdtemp(join(tmpdir(), "vigil-rename-"))
-  logs = []
-  hub = await openHub()
+  home = await memoryHousehold(cameras)
+  ;({ hub, dataDir, logs } = home)
 })
-afterEach(async () => {
-  await hub.close()
-  await rm(dataDir, { recursive: true, force: true })
-})
+afterEach(() => home.close())
 
-const logCount = (msg: string) => logs.filter((l) => l.includes(`"msg":"${msg}"`)).length
+const logCount = (msg: string) => home.logCount(msg)
 
-/** A phone made of protocol parts only: pairs by discovery, collects rosters and hub messages. */
-const rawPhone = (name: string) =>
-  makeRawPhone(
-    { relay: (token) => relay.transport({ token }), hubDeviceId: () => hub.deviceId, hubName: "Home" },
-    name,
-  )
-
-/** Phones A and B paired by discovery, both up to date. */
+/** Phones A (the owner) and B (a member) paired by discovery, both up to date. */
 async function twoPhones() {
-  const asked: DiscoveryRequest[] = []
-  let yes: (v: boolean) => void = () => {}
-  const discovery = hub.startDiscovery({
-    confirm: (request) =>
-      new Promise<boolean>((resolve) => {
-        asked.push(request)
-        yes = resolve
-      }),
-  })
-  const a = await rawPhone("A")
-  await a.pair(
-    () => asked.length,
-    () => yes(true),
-  )
-  const b = await rawPhone("B")
-  await b.pair(
-    () => asked.length,
-    () => yes(true),
-  )
-  discovery.stop()
-  await a.follow()
-  return { a, b }
-}
-
-/** Waits until `phone` holds a roster that satisfies `check`; returns it. */
-async function rosterWhere(
-  phone: Awaited<ReturnType<typeof rawPhone>>,
-  check: (r: DeviceRoster) => boolean,
-  since = 0,
-) {
-  let found: DeviceRoster | undefined
-  await vi.waitFor(
-    async () => {
-      await phone.follow()
-      found = phone.rosters.slice(since).findLast(check)
-      if (!found) throw new Error("no such roster yet")
-    },
-    { timeout: 15_000, interval: 100 },
-  )
-  return found!
+  const [a, b] = await home.pairPhones(["A", "B"])
+  return { a: a!, b: b! }
 }
 
 const rename = (from: DeviceId, cameraId: string, name: string, issuedAt: number): DeviceRequest => ({
@@ -139,8 +63,7 @@ describe("renaming a camera from a phone", () => {
     expect(JSON.stringify(saved)).toContain('"cameraNames":{"front-door":"Porch"}')
 
     // Restart: the override is read back from the saved state.
-    await hub.close()
-    hub = await openHub()
+    hub = await home.reopen()
     expect(hub.cameras).toEqual(porch)
     expect(hub.cameraName("front-door", "Front door")).toBe("Porch")
     expect(hub.cameraName("garden", "Garden")).toBe("Garden")
@@ -205,7 +128,7 @@ describe("renaming a camera from a phone", () => {
     const request = rename(a.deviceId, "garden", "Back garden", now + 2)
     await a.sendDeviceRequest(request)
     await rosterWhere(a, (r) => r.cameras[1]?.name === "Back garden")
-    await b.sendDeviceRequest(rename(b.deviceId, "garden", "Yard", now + 3))
+    await a.sendDeviceRequest(rename(a.deviceId, "garden", "Yard", now + 3))
     await rosterWhere(a, (r) => r.cameras[1]?.name === "Yard")
     await a.sendDeviceRequest(request)
     await vi.waitFor(() => expect(logCount("refused a message in the hub mailbox")).toBe(refusedBefore + 6), {

@@ -8,23 +8,27 @@
  *   { kind: "rename-camera", deviceId: <sender>, cameraId, name, issuedAt: ms }
  *   { kind: "pairing-open", deviceId: <sender>, roomId: hex64, issuedAt: ms }   (a join link, see
  *                                                   pairingDiscovery.ts: the hub watches that room 15 min)
+ *   { kind: "set-role", deviceId: <sender>, target: <phone>, role: "owner" | "member", issuedAt: ms }
  * The hub acts only for a paired phone whose pinned key signed it, only for a fresh request (issuedAt within
  * a minute, and later than the last one it accepted from that phone: no replays), and removes only paired
- * phones. The removal is an MLS Remove commit: the removed phone can decrypt nothing sent afterwards.
+ * phones. Roles (roles.ts) decide who may ask what: an owner anything above, a member the roster and its own
+ * leaving; a refused request is answered with the current roster, so a phone that acted on stale roles
+ * learns them. The removal is an MLS Remove commit: the removed phone can decrypt nothing sent afterwards.
  * A rename applies to one of the hub's configured cameras, for every phone (names as in pairing: 1–64
  * characters, no control or format characters); clips announced afterwards carry the new name.
  *
  * Hub → phones, sealed the same way, label "vigil hub roster v1", signed with the hub's key:
- *   { kind: "device-roster", spaceId, epoch, devices: [{ deviceId, name?, pairedAt }], cameras: [{ id, name }] }
+ *   { kind: "device-roster", spaceId, epoch, devices: [{ deviceId, name?, pairedAt, role? }], cameras: [{ id, name }] }
  * The list of members itself is what the phone's own ratchet tree says; the roster only adds the readable
  * names the phones gave at pairing, and the hub's cameras with their current names (`cameras` is absent
- * from rosters of older hubs: read as none).
+ * from rosters of older hubs: read as none; a device without `role` is an owner, as roles.ts reads it).
  */
 import type { Signature } from "ts-mls"
 import { z } from "zod"
 import { fromUtf8 } from "./bytes.ts"
 import { ProtocolStateError } from "./errors.ts"
 import type { CameraId, DeviceId, SpaceId } from "./ids.ts"
+import { phoneRoles, type PhoneRole } from "./roles.ts"
 import {
   openEnvelope,
   openPhoneSigned,
@@ -67,6 +71,13 @@ const deviceRequestSchema = z.discriminatedUnion("kind", [
     roomId: z.string().regex(/^[0-9a-f]{64}$/),
     issuedAt,
   }),
+  z.strictObject({
+    kind: z.literal("set-role"),
+    deviceId,
+    target: deviceId,
+    role: z.enum(phoneRoles),
+    issuedAt,
+  }),
 ])
 
 export type DeviceRequest =
@@ -78,6 +89,8 @@ export type DeviceRequest =
    * join, as in pairing by discovery (the room travels in a join link, never announced).
    */
   | { kind: "pairing-open"; deviceId: DeviceId; roomId: string; issuedAt: number }
+  /** An owner makes a phone an owner or a member (roles.ts). */
+  | { kind: "set-role"; deviceId: DeviceId; target: DeviceId; role: PhoneRole; issuedAt: number }
 
 const rosterSchema = z.strictObject({
   kind: z.literal("device-roster"),
@@ -89,6 +102,7 @@ const rosterSchema = z.strictObject({
         deviceId,
         name: z.string().min(1).max(64).optional(),
         pairedAt: z.number().int().nonnegative(),
+        role: z.enum(phoneRoles).optional(),
       }),
     )
     .max(256),
@@ -103,7 +117,7 @@ export interface DeviceRoster {
   kind: "device-roster"
   spaceId: SpaceId
   epoch: string
-  devices: { deviceId: DeviceId; name?: string; pairedAt: number }[]
+  devices: { deviceId: DeviceId; name?: string; pairedAt: number; role?: PhoneRole }[]
   /** The hub's cameras and their current names (renames from phones applied). */
   cameras: { id: CameraId; name: string }[]
 }

@@ -49,6 +49,8 @@ export const errorCodes = [
   /** Pairing codes that were not confirmed in time. */
   "PAIRING_UNCONFIRMED",
   "NOT_A_MEMBER",
+  /** The phone's role does not allow what it asked (roles.ts): a member asked for an owner's change. */
+  "NOT_AN_OWNER",
   "ALREADY_PAIRED",
   /** Relay failures (`SignalError`; its `relayCode` keeps the relay's own code). No answer at all. */
   "RELAY_UNREACHABLE",

@@ -2,6 +2,7 @@ import { chmod, rm } from "node:fs/promises"
 import { connect, createServer, type Server } from "node:net"
 import { join } from "node:path"
 import { z } from "zod"
+import { phoneRoles, type PhoneRole } from "@vigil/protocol"
 import type { CameraStatus } from "../camera/cameraPipeline.ts"
 import type { DeskEvent } from "./pairingDesk.ts"
 
@@ -29,6 +30,11 @@ const requestSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("discovery-answer"), id: z.string().max(64), accept: z.boolean() }),
   z.object({ kind: z.literal("phones") }),
   z.object({ kind: z.literal("remove-phone"), deviceId: z.string().regex(/^[0-9a-f]{32}$/) }),
+  z.object({
+    kind: z.literal("set-role"),
+    deviceId: z.string().regex(/^[0-9a-f]{32}$/),
+    role: z.enum(phoneRoles),
+  }),
 ])
 export type ControlRequest = z.infer<typeof requestSchema>
 
@@ -55,6 +61,7 @@ export interface PhoneInfo {
   deviceId: string
   pairedAt: number
   name?: string
+  role: PhoneRole
 }
 export type ControlAnswer =
   | { ok: true; status?: HubStatus; invite?: InviteAnswer; desk?: DeskAnswer; phones?: PhoneInfo[] }
@@ -71,6 +78,8 @@ export interface ControlHandlers {
   phones(): PhoneInfo[]
   /** Removes a paired phone (a Remove commit for every phone, then signal stops serving it). */
   removePhone(deviceId: string): Promise<void>
+  /** Makes a paired phone an owner or a member (protocol/src/roles.ts). */
+  setRole(deviceId: string, role: PhoneRole): Promise<void>
 }
 
 /** Listens on the control socket (replacing a stale one left by a crash). */
@@ -115,6 +124,9 @@ export async function startControlServer(dataDir: string, handlers: ControlHandl
           return { ok: true, phones: handlers.phones() }
         case "remove-phone":
           await handlers.removePhone(request.deviceId)
+          return { ok: true, phones: handlers.phones() }
+        case "set-role":
+          await handlers.setRole(request.deviceId, request.role)
           return { ok: true, phones: handlers.phones() }
       }
     } catch (error) {

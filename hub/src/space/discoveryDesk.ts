@@ -18,6 +18,9 @@ import {
   sealPairingResult,
   toBase64,
   VigilError,
+  newPhoneRole,
+  roleOf,
+  roleRefusal,
   type DeviceId,
   type DiscoveryRoomMessage,
   type HubProbe,
@@ -245,6 +248,8 @@ export class DiscoveryDesk {
             target: from,
             code,
           })
+          const refused = roleRefusal(this.ledger.doc.phones, approval.deviceId, { kind: "approve-pairing" })
+          if (refused) throw new VigilError("NOT_AN_OWNER", refused)
           this.log.info({ by: m.deviceId, approve: approval.approve }, "a paired phone answered a pairing")
           opts.onApproval?.(request, approval.deviceId, approval.approve)
           if (!approval.approve) reason = "refused on a paired phone"
@@ -368,7 +373,9 @@ export class DiscoveryDesk {
     const existing = ledger.doc.phones
     const { keyHex, commit, welcome } = await ledger.addPhone(keyPackage, from)
     const pairedAt = Date.now()
-    const phones = [...existing, { deviceId: from, signatureKey: keyHex, pairedAt, name }]
+    const role = newPhoneRole(existing)
+    const added = { deviceId: from, signatureKey: keyHex, pairedAt, name, role }
+    const phones = [...existing, added]
     const roster = await ledger.session.seal(await ledger.signRoster(phones))
     const result = await sealPairingResult(
       {
@@ -391,10 +398,10 @@ export class DiscoveryDesk {
       ],
       (doc) => ({
         ...doc,
-        phones: [...doc.phones, { deviceId: from, signatureKey: keyHex, pairedAt, name }],
+        phones: [...doc.phones, added],
       }),
     )
-    return { deviceId: from, pairedAt, name }
+    return { deviceId: from, pairedAt, name, role }
   }
 
   /**
@@ -403,7 +410,9 @@ export class DiscoveryDesk {
    * approving at the hub's terminal.
    */
   private async noticeToPhones(request: DiscoveryRequest, roomId: string, expiresAt: number) {
-    if (this.ledger.doc.phones.length === 0) return
+    // Only owners may approve (roles.ts): members are not asked.
+    const owners = this.ledger.doc.phones.filter((p) => roleOf(p) === "owner")
+    if (owners.length === 0) return
     // Sealed for the epoch the paired phones are in now (exporting changes no state).
     const { notice, phones } = await this.ledger.queue.run(async () => ({
       notice: await sealPairingNotice(
@@ -421,7 +430,7 @@ export class DiscoveryDesk {
         this.ledger.session.signature,
         nodeAead,
       ),
-      phones: this.ledger.doc.phones,
+      phones: owners,
     }))
     await Promise.all(
       phones.map((p) =>

@@ -19,6 +19,7 @@ import {
   fromBase64,
   fromHex,
   phoneKeyPackageKey,
+  roleOf,
   signDeviceRoster,
   signHubMessage,
   toBase64,
@@ -27,6 +28,7 @@ import {
   type CameraId,
   type DeviceId,
   type HubMessage,
+  type PhoneRole,
   type SpaceId,
   type TrustPolicy,
 } from "@vigil/protocol"
@@ -40,6 +42,7 @@ export interface PairedPhone {
   pairedAt: number
   /** The name the phone gave itself when it paired by discovery. */
   name?: string
+  role: PhoneRole
 }
 
 export interface LedgerOptions {
@@ -252,6 +255,7 @@ export class HubLedger {
           deviceId: p.deviceId as DeviceId,
           pairedAt: p.pairedAt,
           ...(p.name ? { name: p.name } : {}),
+          role: roleOf(p),
         })),
         cameras: (this.opts.cameras ?? []).slice(0, 64).map((c) => ({
           id: c.id as CameraId,
@@ -275,13 +279,32 @@ export class HubLedger {
     return this.session.seal(await this.signHubMessage(message))
   }
 
+  /**
+   * A phone's new role (roles were checked by the caller): every phone gets the new roster, sealed in the
+   * current epoch. No commit: a role changes what the hub accepts, not who can read.
+   */
+  async setRole(deviceId: DeviceId, role: PhoneRole) {
+    if (!this.current.phones.some((p) => p.deviceId === deviceId)) {
+      throw new VigilError("NOT_A_MEMBER", "the phone is not paired")
+    }
+    const phones = this.current.phones.map((p) => (p.deviceId === deviceId ? { ...p, role } : p))
+    const roster = await this.session.seal(await this.signRoster(phones))
+    return {
+      entries: this.mailToPhones(roster, phones),
+      change: (doc: HubStateDoc) => ({
+        ...doc,
+        phones: doc.phones.map((p) => (p.deviceId === deviceId ? { ...p, role } : p)),
+      }),
+    }
+  }
+
   /** A removal: the Remove commit for every phone, signal's revoke, and the roster without it. In the queue. */
   async removePhone(deviceId: DeviceId, stamp?: (doc: HubStateDoc) => HubStateDoc) {
     if (!this.current.phones.some((p) => p.deviceId === deviceId)) {
       throw new VigilError("NOT_A_MEMBER", "the phone to remove is not paired")
     }
     const { commit } = await this.session.removeMember(deviceId)
-    const remaining = this.current.phones.filter((p) => p.deviceId !== deviceId)
+    const remaining = keepAnOwner(this.current.phones.filter((p) => p.deviceId !== deviceId))
     const roster = await this.session.seal(await this.signRoster(remaining))
     return {
       entries: [
@@ -290,9 +313,19 @@ export class HubLedger {
         ...this.mailToPhones(roster, remaining),
       ] as NewOutboxEntry[],
       change: (doc: HubStateDoc) => {
-        const without = { ...doc, phones: doc.phones.filter((p) => p.deviceId !== deviceId) }
+        const without = { ...doc, phones: keepAnOwner(doc.phones.filter((p) => p.deviceId !== deviceId)) }
         return stamp ? stamp(without) : without
       },
     }
   }
+}
+
+/**
+ * A household keeps an owner while it has phones: when the hub's terminal removes the last owner, the
+ * longest-paired phone left becomes one (no phone can remove the last owner, roles.ts).
+ */
+function keepAnOwner(phones: HubStateDoc["phones"]): HubStateDoc["phones"] {
+  if (phones.length === 0 || phones.some((p) => roleOf(p) === "owner")) return phones
+  const eldest = phones.reduce((a, b) => (b.pairedAt < a.pairedAt ? b : a))
+  return phones.map((p) => (p === eldest ? { ...p, role: "owner" as const } : p))
 }

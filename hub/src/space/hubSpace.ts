@@ -16,6 +16,7 @@ import {
   SpaceSession,
   exportFrameKey,
   fromHex,
+  roleOf,
   toBase64,
   VigilError,
   type BlobId,
@@ -26,6 +27,7 @@ import {
   type HubMessage,
   type Invite,
   type LiveAnswerBody,
+  type PhoneRole,
   type SpaceId,
   type RelayTransport,
   type SupportedSuite,
@@ -193,6 +195,7 @@ export class HubSpace {
       deviceId: p.deviceId as DeviceId,
       pairedAt: p.pairedAt,
       ...(p.name ? { name: p.name } : {}),
+      role: roleOf(p),
     }))
   }
 
@@ -338,6 +341,27 @@ export class HubSpace {
       const { entries, change } = await ledger.removePhone(deviceId)
       await ledger.apply(entries, change)
       this.log.info({ deviceId }, "phone removed at the hub")
+    })
+  }
+
+  /**
+   * Makes a phone an owner or a member (this hub's CLI, `hub phones role`). The hub's terminal is the
+   * household's root of trust: it may do what no phone may, except leave the household without an owner.
+   */
+  setRole(deviceId: DeviceId, role: PhoneRole): Promise<void> {
+    const ledger = this.ledger
+    return ledger.transact(async () => {
+      const phones = ledger.doc.phones
+      const owners = phones.filter((p) => roleOf(p) === "owner" && p.deviceId !== deviceId)
+      if (role === "member" && owners.length === 0) {
+        throw new VigilError(
+          "NOT_AN_OWNER",
+          "the last owner cannot be made a member; make another phone an owner first",
+        )
+      }
+      const { entries, change } = await ledger.setRole(deviceId, role)
+      await ledger.apply(entries, change)
+      this.log.info({ deviceId, role }, "phone's role changed at the hub")
     })
   }
 

@@ -1,3 +1,4 @@
+import { phoneRoles } from "@vigil/protocol"
 import { z } from "zod"
 import { HubStateError } from "../errors.ts"
 
@@ -35,6 +36,8 @@ export const hubStateSchema = z.object({
       pairedAt: z.number(),
       /** The device name the phone gave when it paired (discovery pairing). */
       name: z.string().max(64).optional(),
+      /** What the phone may do (protocol/src/roles.ts); absent for phones paired before roles: owners. */
+      role: z.enum(phoneRoles).optional(),
       /** `issuedAt` of the last rejoin request accepted from this phone (replay guard). */
       lastRejoinAt: z.number().optional(),
       /** `issuedAt` of the last device request (Devices screen) accepted from this phone (replay guard). */

@@ -11,6 +11,7 @@ import {
   toBase64,
   verifyJoinRequest,
   VigilError,
+  newPhoneRole,
   type DeviceId,
   type Invite,
   type RelayTransport,
@@ -110,15 +111,19 @@ export class InviteDesk {
       const existing = ledger.doc.phones
       const { keyHex, commit, welcome } = await ledger.addPhone(request.keyPackage, from)
       const pairedAt = Date.now()
+      const role = newPhoneRole(existing)
       await ledger.apply(
         [
           ...ledger.mailToPhones(commit, existing),
           { kind: "grant", deviceId: from },
           { kind: "mail", to: from, body: toBase64(welcome) },
         ],
-        (doc) => ({ ...doc, phones: [...doc.phones, { deviceId: from, signatureKey: keyHex, pairedAt }] }),
+        (doc) => ({
+          ...doc,
+          phones: [...doc.phones, { deviceId: from, signatureKey: keyHex, pairedAt, role }],
+        }),
       )
-      return { deviceId: from, pairedAt }
+      return { deviceId: from, pairedAt, role }
     })
   }
 }

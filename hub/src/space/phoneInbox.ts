@@ -16,10 +16,13 @@ import {
   toBase64,
   toHex,
   VigilError,
+  roleRefusal,
   type DeviceId,
   type DeviceRequest,
   type LiveRequest,
   type RelayTransport,
+  type PhoneRole,
+  type RoleAct,
 } from "@vigil/protocol"
 import type { Logger } from "../log.ts"
 import { describe, sleep } from "./describe.ts"
@@ -32,6 +35,20 @@ export type LiveRequestHandler = (request: LiveRequest, from: DeviceId) => void
 
 /** How long the hub watches the room of a join link a paired phone made. */
 const joinLinkTtlMs = 15 * 60_000
+
+/** What roles govern in a device request (the roster request is open to every paired phone). */
+function roleAct(request: Exclude<DeviceRequest, { kind: "device-roster-request" }>): RoleAct {
+  switch (request.kind) {
+    case "device-remove":
+      return { kind: "remove-phone", target: request.target }
+    case "set-role":
+      return { kind: "set-role", target: request.target, role: request.role }
+    case "rename-camera":
+      return { kind: "rename-camera" }
+    case "pairing-open":
+      return { kind: "invite" }
+  }
+}
 
 type Change = { entries: NewOutboxEntry[]; change: (doc: HubStateDoc) => HubStateDoc }
 
@@ -150,9 +167,11 @@ export class PhoneInbox {
   }
 
   /**
-   * A paired phone asks for the roster, or to remove a phone (protocol/src/deviceRoster.ts). Only a paired
-   * phone's fresh request, signed with its pinned key, is acted on; a removal is a Remove commit for every
-   * phone (the removed one learns it was removed), then signal stops serving that phone.
+   * A paired phone asks for the roster, to remove a phone, to rename a camera, to open a join link's room
+   * or to change a role (protocol/src/deviceRoster.ts). Only a paired phone's fresh request, signed with its
+   * pinned key, is acted on, and only as its role allows (protocol/src/roles.ts): a refused one is answered
+   * with the current roster, so a phone that acted on stale roles learns them. A removal is a Remove commit
+   * for every phone (the removed one learns it was removed), then signal stops serving that phone.
    */
   private async deviceRequest(from: DeviceId, data: Uint8Array): Promise<Change> {
     const ledger = this.ledger
@@ -169,10 +188,17 @@ export class PhoneInbox {
       ...doc,
       phones: doc.phones.map((p) => (p.deviceId === from ? { ...p, lastRequestAt: request.issuedAt } : p)),
     })
-    if (request.kind === "device-roster-request") {
+    const rosterToSender = async (): Promise<Change> => {
       const roster = await ledger.session.seal(await ledger.signRoster(ledger.doc.phones))
       return { entries: [{ kind: "mail", to: from, body: toBase64(roster) }], change: stamp }
     }
+    if (request.kind === "device-roster-request") return rosterToSender()
+    const refused = roleRefusal(ledger.doc.phones, from, roleAct(request))
+    if (refused) {
+      this.log.warn({ from, kind: request.kind, reason: refused }, "refused a device request")
+      return rosterToSender()
+    }
+    if (request.kind === "set-role") return this.setRole(request.target, request.role, from, stamp)
     if (request.kind === "rename-camera") return this.renameCamera(request, stamp)
     if (request.kind === "pairing-open") {
       const room = { roomId: request.roomId, until: Date.now() + joinLinkTtlMs }
@@ -183,6 +209,18 @@ export class PhoneInbox {
     const removal = await ledger.removePhone(request.target, stamp)
     this.log.info({ deviceId: request.target, by: from }, "phone removed at another phone's request")
     return removal
+  }
+
+  /** An owner makes a phone an owner or a member: saved, and every phone gets the new roster. */
+  private async setRole(
+    target: DeviceId,
+    role: PhoneRole,
+    by: DeviceId,
+    stamp: (doc: HubStateDoc) => HubStateDoc,
+  ): Promise<Change> {
+    const { entries, change } = await this.ledger.setRole(target, role)
+    this.log.info({ deviceId: target, role, by }, "phone's role changed at a phone's request")
+    return { entries, change: (doc) => stamp(change(doc)) }
   }
 
   /**

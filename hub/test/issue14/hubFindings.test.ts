@@ -264,6 +264,7 @@ describe("issue 14 finding 6: hub phones list|remove", () => {
       invite: () => Promise.reject(new Error("not used")),
       phones: () => h.phones,
       removePhone: (deviceId) => h.removePhone(deviceId as DeviceId),
+      setRole: (deviceId, role) => h.setRole(deviceId as DeviceId, role),
       openDiscovery: () => {},
       nextDiscoveryEvents: () => Promise.reject(new Error("not used")),
       answerDiscovery: () => false,
@@ -272,7 +273,8 @@ describe("issue 14 finding 6: hub phones list|remove", () => {
     try {
       const listed = await runPhonesCommand(["list"], { dataDir: dir, openSpace })
       expect(listed.code).toBe(0)
-      expect(listed.out.join("\n")).toMatch(new RegExp(`${a!.deviceId}\\s+Anna`))
+      expect(listed.out.join("\n")).toMatch(new RegExp(`${a!.deviceId}\\s+Anna\\s+owner`))
+      expect(listed.out.join("\n")).toMatch(new RegExp(`${b!.deviceId}\\s+Ben\\s+member`))
       expect(listed.out.join("\n")).toContain(b!.deviceId)
       expect((await runPhonesCommand(["remove", "zz"], { dataDir: dir, openSpace })).code).toBe(1)
       expect((await runPhonesCommand(["remove"], { dataDir: dir, openSpace })).code).toBe(2)

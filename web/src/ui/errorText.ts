@@ -120,6 +120,10 @@ export const errorTexts = {
     what: "This device is not paired with this home (any more).",
     next: "Pair it again from the hub.",
   },
+  NOT_AN_OWNER: {
+    what: "Only an owner of this home can do that.",
+    next: "Ask an owner to do it, or to make this phone an owner on their Devices screen.",
+  },
   ALREADY_PAIRED: {
     what: "This phone is already paired.",
     next: "Nothing was changed. To pair it with another hub, remove it from its home first.",
