@@ -112,16 +112,17 @@ export class InviteDesk {
       const { keyHex, commit, welcome } = await ledger.addPhone(request.keyPackage, from)
       const pairedAt = Date.now()
       const role = newPhoneRole(existing)
+      const added = { deviceId: from, signatureKey: keyHex, pairedAt, role }
+      // Every phone, the new one too, learns who is in the household and with which role.
+      const roster = await ledger.session.seal(await ledger.signRoster([...existing, added]))
       await ledger.apply(
         [
           ...ledger.mailToPhones(commit, existing),
           { kind: "grant", deviceId: from },
           { kind: "mail", to: from, body: toBase64(welcome) },
+          ...ledger.mailToPhones(roster, [...existing, added]),
         ],
-        (doc) => ({
-          ...doc,
-          phones: [...doc.phones, { deviceId: from, signatureKey: keyHex, pairedAt, role }],
-        }),
+        (doc) => ({ ...doc, phones: [...doc.phones, added] }),
       )
       return { deviceId: from, pairedAt, role }
     })

@@ -7,6 +7,8 @@ import {
   encodeJoinLink,
   fromBase64,
   newDiscoveryRoomId,
+  roleOf,
+  roleRefusal,
   signDeviceRequest,
   signLiveRequest,
   signPairingApproval,
@@ -18,6 +20,8 @@ import {
   type Invite,
   type LiveRequest,
   type PairingNotice,
+  type PhoneRole,
+  type RoleAct,
 } from "@vigil/protocol"
 import type { EventRecord, LocalStore } from "../store/db.ts"
 import type { LiveReply } from "./hubMessages.ts"
@@ -165,7 +169,14 @@ export class PhoneSpace {
    * The phones of this space as this phone's own MLS ratchet tree lists them (the authority on who can read
    * new clips), with the names from the hub's roster when one arrived.
    */
-  devices(): { deviceId: string; name: string | undefined; self: boolean; pairedAt: number | undefined }[] {
+  devices(): {
+    deviceId: string
+    name: string | undefined
+    self: boolean
+    pairedAt: number | undefined
+    /** Undefined until the hub's roster names it. */
+    role: PhoneRole | undefined
+  }[] {
     if (!this.m.session) return []
     return this.m.session
       .members()
@@ -177,8 +188,32 @@ export class PhoneSpace {
           name: known?.name,
           self: m.identity.deviceId === this.m.device.deviceId,
           pairedAt: known?.pairedAt,
+          role: known ? roleOf(known) : undefined,
         }
       })
+  }
+
+  /**
+   * Whether this phone's role lets it do `act`, by the hub's last roster and the same rule the hub enforces
+   * (protocol/src/roles.ts). False while no roster has arrived: owners' controls show once the hub said so.
+   */
+  may(act: RoleAct): boolean {
+    const roster = this.m.roster
+    return (
+      roster !== undefined &&
+      roleRefusal(roster.devices, this.m.device.deviceId as DeviceId, act) === undefined
+    )
+  }
+
+  /** Asks the hub to make a phone an owner or a member (owners only; the hub answers with a new roster). */
+  setRole(target: string, role: PhoneRole): Promise<void> {
+    return this.sendDeviceRequest({
+      kind: "set-role",
+      deviceId: this.m.device.deviceId as DeviceId,
+      target: target as DeviceId,
+      role,
+      issuedAt: this.nextIssuedAt(),
+    })
   }
 
   /** The hub's cameras with their current names, from its last roster (none before one arrived). */
@@ -323,6 +358,11 @@ export class PhoneSpace {
 
   stop() {
     this.m.stop()
+  }
+
+  /** Resolves once what the phone is processing now (a message, a request) is done and saved. */
+  settled(): Promise<void> {
+    return this.m.settled()
   }
 
   /**

@@ -130,6 +130,11 @@ export class SpaceMailbox {
     this.abort.abort()
   }
 
+  /** Resolves once the message or operation in progress, if any, is processed and saved. */
+  settled(): Promise<void> {
+    return this.ops.run(() => Promise.resolve())
+  }
+
   private process(seq: number, body: Uint8Array): Promise<void> {
     return this.ops.run(() => this.processLocked(seq, body))
   }

@@ -29,6 +29,8 @@ export class CamerasSection {
   constructor(
     private readonly space: () => PhoneSpace | undefined,
     private readonly rerender: () => void,
+    /** Whether this phone may rename cameras (owners, protocol/src/roles.ts). */
+    private readonly editable: () => boolean,
   ) {}
 
   render(): HTMLElement {
@@ -76,7 +78,7 @@ export class CamerasSection {
         h("span", { class: "device-name" }, h("strong", { "data-testid": "camera-name" }, camera.name)),
         saving
           ? h("span", { class: "muted", role: "status" }, "Saving…")
-          : editing
+          : editing || !this.editable()
             ? null
             : h(
                 "button",

@@ -1,5 +1,6 @@
 import "../pairing/pairing.css"
 import "./devices.css"
+import { VigilError, type DeviceId, type PhoneRole } from "@vigil/protocol"
 import type { PhoneSpace } from "../../space/phoneSpace.ts"
 import { h } from "../../ui/dom.ts"
 import { errorSentence } from "../../ui/errorText.ts"
@@ -8,8 +9,10 @@ import { InviteSection } from "./inviteSection.ts"
 
 /**
  * The Devices screen: the phones of this camera's group as this phone's own MLS ratchet tree lists them,
- * named from the hub's roster, "this phone" marked; another phone can be removed after a clear warning.
- * The removal is a signed request to the hub, which commits it (web/src/space/phoneSpace.ts removeDevice).
+ * named from the hub's roster, "this phone" marked, each with its role. An owner can remove another phone
+ * after a clear warning, make a phone an owner or a member, invite phones and rename cameras; a member sees
+ * the list only (protocol/src/roles.ts — the hub enforces the same rule on the signed requests). The removal
+ * is a signed request to the hub, which commits it (web/src/space/phoneSpace.ts removeDevice).
  * Below, the hub's cameras, each renamable for every phone (camerasSection.ts).
  */
 export class DevicesView {
@@ -17,6 +20,8 @@ export class DevicesView {
   private open = false
   private confirming: string | undefined
   private removing = new Set<string>()
+  /** Phones whose role change was asked for, with the role asked, until the roster shows it. */
+  private changingRole = new Map<string, PhoneRole>()
   private error: string | undefined
   private askedRoster = false
   private readonly cameras: CamerasSection
@@ -26,7 +31,7 @@ export class DevicesView {
     private readonly space: () => PhoneSpace | undefined,
     private readonly rerender: () => void,
   ) {
-    this.cameras = new CamerasSection(space, rerender)
+    this.cameras = new CamerasSection(space, rerender, () => space()?.may({ kind: "rename-camera" }) ?? false)
     this.invite = new InviteSection(space, rerender)
     // Escape closes the screen, like the player and live view (a field's own Escape cancels its edit first).
     this.element.addEventListener("keydown", (e) => {
@@ -105,8 +110,25 @@ export class DevicesView {
     }
     const space = this.space()
     const devices = space?.devices() ?? []
-    // A phone that left the tree is no longer "being removed".
-    for (const id of this.removing) if (!devices.some((d) => d.deviceId === id)) this.removing.delete(id)
+    // A phone that left the tree is no longer "being removed"; a role shown by the roster is saved. When
+    // the hub's roster says this phone may no longer ask (its role changed meanwhile), the hub refused.
+    const refused = () => (this.error = errorSentence(new VigilError("NOT_AN_OWNER", "refused by role")))
+    for (const id of this.removing) {
+      if (!devices.some((d) => d.deviceId === id)) this.removing.delete(id)
+      else if (!space?.may({ kind: "remove-phone", target: id as DeviceId })) {
+        this.removing.delete(id)
+        refused()
+      }
+    }
+    for (const [id, role] of this.changingRole) {
+      if (devices.find((d) => d.deviceId === id)?.role === role) this.changingRole.delete(id)
+      else if (!space?.may({ kind: "set-role", target: id as DeviceId, role })) {
+        this.changingRole.delete(id)
+        refused()
+      }
+    }
+    const self = devices.find((d) => d.self)
+    const canInvite = space?.may({ kind: "invite" }) ?? false
     this.element.replaceChildren(
       h(
         "div",
@@ -115,9 +137,18 @@ export class DevicesView {
         h("button", { class: "ghost", "aria-label": "Close devices", onclick: () => this.hide() }, "✕"),
       ),
       h("p", { class: "muted" }, "Phones that receive this camera's clips and live view."),
+      ...(self?.role === "member"
+        ? [
+            h(
+              "p",
+              { class: "muted", "data-testid": "member-note" },
+              "This phone is a member: it sees clips and live view. Owners add and remove phones and cameras.",
+            ),
+          ]
+        : []),
       h("ul", { class: "devices-list", "data-testid": "device-list" }, ...devices.map((d) => this.item(d))),
       ...(this.error ? [h("p", { class: "error", role: "alert" }, this.error)] : []),
-      this.invite.render(),
+      ...(canInvite ? [this.invite.render()] : []),
       this.cameras.render(),
     )
     return this.element
@@ -136,8 +167,18 @@ export class DevicesView {
           { class: "device-name" },
           h("strong", {}, name),
           d.self ? h("span", { class: "muted" }, "This phone") : null,
+          d.role
+            ? h(
+                "span",
+                { class: "muted", "data-testid": "device-role" },
+                d.role === "owner" ? "Owner" : "Member",
+              )
+            : null,
         ),
-        d.self || this.confirming === d.deviceId
+        this.roleControl(d, name),
+        d.self ||
+          this.confirming === d.deviceId ||
+          !this.space()?.may({ kind: "remove-phone", target: d.deviceId as DeviceId })
           ? null
           : this.removing.has(d.deviceId)
             ? h("span", { class: "muted", role: "status" }, "Removing…")
@@ -195,6 +236,37 @@ export class DevicesView {
       )
     }
     return row
+  }
+
+  /** "Make owner" / "Make member" for an owner; "Saving…" until the hub's roster shows the new role. */
+  private roleControl(d: ReturnType<PhoneSpace["devices"]>[number], name: string): HTMLElement | null {
+    if (this.changingRole.has(d.deviceId)) return h("span", { class: "muted", role: "status" }, "Saving…")
+    if (!d.role) return null
+    const role: PhoneRole = d.role === "owner" ? "member" : "owner"
+    if (!this.space()?.may({ kind: "set-role", target: d.deviceId as DeviceId, role })) return null
+    return h(
+      "button",
+      {
+        class: "device-action",
+        "data-testid": role === "owner" ? "make-owner" : "make-member",
+        "aria-label": role === "owner" ? `Make ${name} an owner` : `Make ${name} a member`,
+        onclick: () => void this.setRole(d.deviceId, role),
+      },
+      role === "owner" ? "Make owner" : "Make member",
+    )
+  }
+
+  private async setRole(deviceId: string, role: PhoneRole) {
+    this.changingRole.set(deviceId, role)
+    this.error = undefined
+    this.rerender()
+    try {
+      await this.space()?.setRole(deviceId, role)
+    } catch (err) {
+      this.changingRole.delete(deviceId)
+      this.error = `The hub could not be asked. ${errorSentence(err)}`
+    }
+    this.rerender()
   }
 
   private show() {

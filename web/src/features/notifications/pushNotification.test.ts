@@ -121,7 +121,10 @@ describe("push notification in the service worker", () => {
 
   it("catches up from the mailbox when the app was closed, without writing the phone's state", async () => {
     const { hub, phone, store, open } = await setup("push-b")
-    phone.stop() // the app is closed: nobody reads the mailbox
+    // The app is closed: nobody reads the mailbox (after the roster that followed pairing was saved).
+    await until(() => phone.devices()[0]?.role)
+    phone.stop()
+    await phone.settled()
     const [groupBefore, spaceBefore] = await Promise.all([store.get("group"), store.get("space")])
     await hub.deliverClip(clip(Date.now()))
     await hub.drained()
