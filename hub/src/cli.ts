@@ -15,6 +15,7 @@ import { ConfigError, loadHubConfig, type HubConfig } from "./config.ts"
 import { resolveFfmpeg, resolveFfprobe } from "./ffmpeg.ts"
 import { createLogger } from "./log.ts"
 import { startCameraPipeline, type CameraPipeline } from "./camera/cameraPipeline.ts"
+import { CameraWatch } from "./camera/cameraWatch.ts"
 import { runCamerasCommand, type CommandResult } from "./commands/cameras.ts"
 import { startControlServer } from "./commands/controlSocket.ts"
 import { runPairCommand } from "./commands/pair.ts"
@@ -327,6 +328,16 @@ async function main(argv: string[]): Promise<number> {
     }),
   )
 
+  // Offline alerts: a camera silent for offlineAlertSeconds is reported to every phone, and its return.
+  const watch = new CameraWatch({
+    offlineAfterMs: config.offlineAlertSeconds * 1000,
+    startedAt: Date.now(),
+    offline: space.offlineCameras,
+    deliver: (status) => space.deliverCameraStatus(status),
+    logger: log.child({ part: "camera-watch" }),
+  })
+  watch.start(() => pipelines.map((p) => p.status))
+
   console.log(
     `Vigil hub "${config.name}" running with ${config.cameras.length} camera(s): ${config.cameras.map((c) => c.name).join(", ")}`,
   )
@@ -387,6 +398,7 @@ async function main(argv: string[]): Promise<number> {
     process.once("SIGTERM", () => stop("SIGTERM"))
   })
   pairing.stop()
+  watch.stop()
   control.close()
   live.close()
   await Promise.all(pipelines.map((p) => p.stop()))

@@ -151,6 +151,11 @@ export const hubConfigSchema = z.strictObject({
       maxClipSeconds: z.number().min(2).max(600).default(30),
     })
     .default({ preRollSeconds: 5, postRollSeconds: 2, maxClipSeconds: 30 }),
+  /**
+   * A camera that delivers no video for this many seconds is reported offline to every phone (a
+   * notification, "Front door offline since 14:02"); when video returns, phones are told it is back.
+   */
+  offlineAlertSeconds: z.number().int().min(5).max(86_400).default(300),
   /** Object detection (person, pet, vehicle), run only when motion fires, on the motion region. */
   detection: z
     .strictObject({

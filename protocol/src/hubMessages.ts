@@ -91,6 +91,24 @@ export const sightingSchema = z.strictObject({
   seq: announcementSeqSchema.optional(),
 })
 
+export const cameraStates = ["offline", "online"] as const
+export type CameraState = (typeof cameraStates)[number]
+
+/**
+ * A camera stopped delivering video for longer than the hub's `offlineAlertAfter` ("offline", `since` = its
+ * last picture), or delivers again after that ("online", `since` = when video came back). Numbered with the
+ * announcements, so a withheld one shows as a gap.
+ */
+export const cameraStatusSchema = z.strictObject({
+  kind: z.literal("camera-status"),
+  spaceId: hex(32),
+  cameraId: z.string().min(1).max(64),
+  cameraName: z.string().min(1).max(128),
+  state: z.enum(cameraStates),
+  since: z.number().int().nonnegative(),
+  seq: announcementSeqSchema.optional(),
+})
+
 /**
  * The hub's answer to a phone's live offer (liveRequest.ts), sent right after the commit that started a
  * fresh epoch for this session: the phone exports the frame key from that epoch
@@ -124,6 +142,7 @@ export const hubMessageSchema = z.discriminatedUnion("kind", [
   sightingSchema,
   liveAnswerSchema,
   liveRefusedSchema,
+  cameraStatusSchema,
 ])
 
 export type ClipAnnouncement = Omit<
@@ -150,9 +169,13 @@ export type Sighting = Omit<z.infer<typeof sightingSchema>, "spaceId" | "cameraI
   spaceId: SpaceId
   cameraId: CameraId
 }
+export type CameraStatus = Omit<z.infer<typeof cameraStatusSchema>, "spaceId" | "cameraId"> & {
+  spaceId: SpaceId
+  cameraId: CameraId
+}
 export type ThumbnailRef = z.infer<typeof thumbnailRefSchema>
 export type DetectionInfo = z.infer<typeof detectionSchema>
-export type HubMessage = ClipAnnouncement | Sighting | LiveAnswer | LiveRefused
+export type HubMessage = ClipAnnouncement | Sighting | LiveAnswer | LiveRefused | CameraStatus
 
 export function signHubMessage(
   message: HubMessage,

@@ -24,7 +24,7 @@ import { webCryptoAead } from "./aead.ts"
 import { concatBytes, fromBase64Url, randomBytes, toBase64Url, toHex, utf8 } from "./bytes.ts"
 import { CodecError, CryptoError } from "./errors.ts"
 import { bucketLength } from "./lengthBuckets.ts"
-import { eventLabels } from "./hubMessages.ts"
+import { cameraStates, eventLabels } from "./hubMessages.ts"
 import type { CameraId, ClipId, SpaceId } from "./ids.ts"
 import { parseEnvelopeBody, signEnvelope, splitEnvelope, verifyEnvelope } from "./signedEnvelope.ts"
 import type { SpaceSession } from "./spaceSession.ts"
@@ -46,7 +46,7 @@ const tagLength = 16
 const hex = (n: number) => z.string().regex(new RegExp(`^[0-9a-f]{${n}}$`))
 
 /** What a push tells the phone: enough for the notification, and where its picture is. */
-export const pushNoticeSchema = z.strictObject({
+const clipNoticeSchema = z.strictObject({
   kind: z.literal("clip"),
   spaceId: hex(32),
   clipId: hex(32),
@@ -60,11 +60,28 @@ export const pushNoticeSchema = z.strictObject({
     .optional(),
 })
 
-export type PushNotice = Omit<z.infer<typeof pushNoticeSchema>, "spaceId" | "clipId" | "cameraId"> & {
+/** A camera went offline or came back (hubMessages.ts `camera-status`). */
+const cameraNoticeSchema = z.strictObject({
+  kind: z.literal("camera-status"),
+  spaceId: hex(32),
+  cameraId: z.string().min(1).max(64),
+  cameraName: z.string().min(1).max(128),
+  state: z.enum(cameraStates),
+  since: z.number().int().nonnegative(),
+})
+
+export const pushNoticeSchema = z.discriminatedUnion("kind", [clipNoticeSchema, cameraNoticeSchema])
+
+export type ClipPushNotice = Omit<z.infer<typeof clipNoticeSchema>, "spaceId" | "clipId" | "cameraId"> & {
   spaceId: SpaceId
   clipId: ClipId
   cameraId: CameraId
 }
+export type CameraPushNotice = Omit<z.infer<typeof cameraNoticeSchema>, "spaceId" | "cameraId"> & {
+  spaceId: SpaceId
+  cameraId: CameraId
+}
+export type PushNotice = ClipPushNotice | CameraPushNotice
 
 function header(epoch: bigint): Uint8Array {
   if (epoch < 0n || epoch > 0xffffffffffffffffn) throw new CodecError("epoch out of range")

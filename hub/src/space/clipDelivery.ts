@@ -2,7 +2,7 @@
  * Clip and sighting delivery: each clip gets a fresh epoch (forward secrecy per clip), is sealed under a
  * key exported from it, written for upload, and announced in a message signed by the hub; the push follows
  * (pushNotifier.ts). Sightings (an object recognised while the clip still records) go out the same way,
- * without a commit of their own.
+ * without a commit of their own, and so do a camera's going offline and coming back.
  */
 import { join } from "node:path"
 import {
@@ -15,6 +15,7 @@ import {
   toBase64Url,
   type BlobId,
   type CameraId,
+  type CameraState,
   type ClipId,
   type DetectionInfo,
   type EventLabel,
@@ -25,7 +26,15 @@ import type { Logger } from "../log.ts"
 import { writeFileAtomic } from "../store/atomicFile.ts"
 import type { HubLedger } from "./hubLedger.ts"
 import type { NewOutboxEntry } from "./hubState.ts"
-import { pushClipNotice } from "./pushNotifier.ts"
+import { pushClipNotice, pushNotice } from "./pushNotifier.ts"
+
+export interface CameraStatusToDeliver {
+  cameraId: CameraId
+  cameraName: string
+  state: CameraState
+  /** Offline: the camera's last picture (or when the hub started without one); back: when video returned. */
+  since: number
+}
 
 export interface ClipToDeliver {
   mp4: Uint8Array
@@ -168,6 +177,45 @@ export class ClipDelivery {
         [...(thumbnail ? [thumbnail.entry] : []), ...ledger.mailToPhones(sealed)],
         (doc) => ({ ...doc, announcedSeq: seq }),
       )
+    })
+  }
+
+  /**
+   * A camera stopped delivering video (or delivers again): every phone is told in a hub-signed message and
+   * a push ("Front door offline since 14:02"). Remembered in the hub's state, so a restart still says when
+   * it is back. A repeated state changes nothing.
+   */
+  deliverCameraStatus(status: CameraStatusToDeliver): Promise<boolean> {
+    const ledger = this.ledger
+    return ledger.transact(async () => {
+      const offline = ledger.doc.offlineCameras ?? {}
+      if (status.cameraId in offline === (status.state === "offline")) return false
+      const { [status.cameraId]: _was, ...others } = offline
+      const offlineCameras =
+        status.state === "offline" ? { ...others, [status.cameraId]: status.since } : others
+      if (ledger.doc.phones.length === 0) {
+        await ledger.apply([], (doc) => ({ ...doc, offlineCameras }))
+        return true
+      }
+      const seq = (ledger.doc.announcedSeq ?? 0) + 1
+      const cameraName = ledger.cameraName(status.cameraId, status.cameraName)
+      const since = Math.round(status.since)
+      const message = {
+        spaceId: ledger.spaceId,
+        cameraId: status.cameraId,
+        cameraName,
+        state: status.state,
+        since,
+      }
+      const sealed = await ledger.sealHubMessage({ kind: "camera-status", seq, ...message })
+      await ledger.apply(ledger.mailToPhones(sealed), (doc) => ({
+        ...doc,
+        announcedSeq: seq,
+        offlineCameras,
+      }))
+      const push = { session: ledger.session, client: this.client, spaceId: ledger.spaceId, log: this.log }
+      await pushNotice({ ...push, drained: this.drained }, { kind: "camera-status", ...message })
+      return true
     })
   }
 

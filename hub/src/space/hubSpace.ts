@@ -35,7 +35,12 @@ import {
 import { nodeAead } from "../crypto/nodeAead.ts"
 import type { Logger } from "../log.ts"
 import { FileStateStore } from "../store/fileStateStore.ts"
-import { ClipDelivery, type ClipToDeliver, type SightingToDeliver } from "./clipDelivery.ts"
+import {
+  ClipDelivery,
+  type CameraStatusToDeliver,
+  type ClipToDeliver,
+  type SightingToDeliver,
+} from "./clipDelivery.ts"
 import { describe } from "./describe.ts"
 import { DiscoveryDesk, type DiscoveryOptions } from "./discoveryDesk.ts"
 import { HubLedger, type PairedPhone } from "./hubLedger.ts"
@@ -376,6 +381,16 @@ export class HubSpace {
   /** The early notification: an object recognised while the clip still records. */
   deliverSighting(sighting: SightingToDeliver): Promise<void> {
     return this.clips.deliverSighting(sighting)
+  }
+
+  /** A camera went offline or came back; false when the phones were told so already. */
+  deliverCameraStatus(status: CameraStatusToDeliver): Promise<boolean> {
+    return this.clips.deliverCameraStatus(status)
+  }
+
+  /** Cameras the phones were told are offline, with since when (ms). */
+  get offlineCameras(): Readonly<Record<string, number>> {
+    return this.ledger.doc.offlineCameras ?? {}
   }
 
   /**

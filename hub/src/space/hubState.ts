@@ -49,6 +49,8 @@ export const hubStateSchema = z.object({
    * in everything the hub sends. An entry for a camera no longer configured is kept but unused.
    */
   cameraNames: z.record(z.string().regex(/^[a-z0-9-]{1,32}$/), z.string().min(1).max(64)).optional(),
+  /** Cameras reported offline to the phones and not yet back (camera id → since, ms): survives restarts. */
+  offlineCameras: z.record(z.string(), z.number()).optional(),
   /** The `seq` of the last clip announcement or sighting sent (hubMessages.ts); phones detect gaps. */
   announcedSeq: z.number().int().nonnegative().optional(),
   /** Highest seq of the hub's own signal mailbox already processed. */

@@ -7,6 +7,7 @@ import {
   type CameraId,
   type ClipId,
   type EventLabel,
+  type PushNotice,
   type RelayTransport,
   type SpaceId,
   type SpaceSession,
@@ -52,23 +53,29 @@ const disabledUntil = new WeakMap<RelayTransport, number>()
  * reads them to reach that epoch). Never throws and never delays delivery: push failures are logged, and a
  * relay without push (404) is remembered quietly for an hour.
  */
-export async function pushClipNotice(ctx: PushContext, clip: ClipPush): Promise<void> {
-  if (clip.notify === false) return
+export function pushClipNotice(ctx: PushContext, clip: ClipPush): Promise<void> {
+  if (clip.notify === false) return Promise.resolve()
+  return pushNotice(ctx, {
+    kind: "clip",
+    spaceId: ctx.spaceId,
+    clipId: clip.clipId,
+    cameraId: clip.cameraId,
+    cameraName: clip.cameraName,
+    label: clip.label,
+    startedAt: clip.startedAt,
+    ...(clip.thumbnail ? { thumbnail: clip.thumbnail } : {}),
+  })
+}
+
+/** Any notice (a clip, a camera offline or back), sealed and posted as `pushClipNotice` describes. */
+export async function pushNotice(ctx: PushContext, notice: PushNotice): Promise<void> {
   if ((disabledUntil.get(ctx.client) ?? 0) > Date.now()) return
+  const about = notice.kind === "clip" ? { clipId: notice.clipId } : { cameraId: notice.cameraId }
   let text: string
   try {
     const { secret, epoch } = await exportPushSecret(ctx.session)
     const payload = await sealPushPayload({
-      notice: {
-        kind: "clip",
-        spaceId: ctx.spaceId,
-        clipId: clip.clipId,
-        cameraId: clip.cameraId,
-        cameraName: clip.cameraName,
-        label: clip.label,
-        startedAt: clip.startedAt,
-        ...(clip.thumbnail ? { thumbnail: clip.thumbnail } : {}),
-      },
+      notice,
       epoch,
       secret,
       groupId: ctx.session.groupId,
@@ -78,21 +85,21 @@ export async function pushClipNotice(ctx: PushContext, clip: ClipPush): Promise<
     })
     text = encodePushText(payload)
   } catch (err) {
-    ctx.log.warn({ err: describe(err), clipId: clip.clipId }, "push payload could not be sealed; no push")
+    ctx.log.warn({ err: describe(err), ...about }, "push payload could not be sealed; no push")
     return
   }
   void ctx
     .drained()
     .then(() => ctx.client.push(ctx.spaceId, utf8(text), { ttlSeconds: pushTtlSeconds, urgency: "high" }))
     .then(
-      (result) => ctx.log.debug({ clipId: clip.clipId, ...result }, "push sent"),
+      (result) => ctx.log.debug({ ...about, ...result }, "push sent"),
       (err: unknown) => {
         if (err instanceof SignalError && err.status === 404) {
           disabledUntil.set(ctx.client, Date.now() + disabledRetryMs)
           ctx.log.info("web push is not enabled at signal; clips are delivered without push")
           return
         }
-        ctx.log.warn({ err: describe(err), clipId: clip.clipId }, "push failed; the clip is delivered anyway")
+        ctx.log.warn({ err: describe(err), ...about }, "push failed; the message is delivered anyway")
       },
     )
 }

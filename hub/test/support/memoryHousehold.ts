@@ -8,7 +8,7 @@ import { join } from "node:path"
 import { Writable } from "node:stream"
 import { pino } from "pino"
 import { vi } from "vitest"
-import { MemoryRelay, type DeviceRoster } from "@vigil/protocol"
+import { MemoryRelay, type DeviceRoster, type MemoryRelayOptions } from "@vigil/protocol"
 import { HubSpace, type DiscoveryRequest } from "../../src/space/hubSpace.ts"
 import { rawPhone, type RawPhone } from "./rawPhone.ts"
 
@@ -31,8 +31,9 @@ export interface MemoryHousehold {
 
 export async function memoryHousehold(
   cameras: readonly { id: string; name: string }[] = [],
+  relayOptions: MemoryRelayOptions = {},
 ): Promise<MemoryHousehold> {
-  const relay = new MemoryRelay()
+  const relay = new MemoryRelay(relayOptions)
   const dataDir = await mkdtemp(join(tmpdir(), "vigil-household-"))
   const logs: string[] = []
   const sink = new Writable({

@@ -1,6 +1,7 @@
 /**
  * What the hub says in the mailbox, once MLS opened it: the roster (names of phones and cameras), clip
- * announcements and sightings (which become timeline events), and answers to this phone's live requests.
+ * announcements and sightings (which become timeline events), cameras going offline and coming back, and
+ * answers to this phone's live requests.
  * Each is checked against the hub's pinned key, this space, and the epoch it came in; anything else throws
  * a typed error and changes nothing.
  */
@@ -13,6 +14,7 @@ import {
   openSignedHubMessage,
   peekEnvelopeKind,
   toBase64,
+  type CameraStatus,
   type ClipId,
   type DeviceRoster,
   type FrameKey,
@@ -32,6 +34,7 @@ export type HubNote =
   | { kind: "roster"; roster: DeviceRoster }
   | { kind: "live"; reply: LiveReply }
   | { kind: "event"; event: EventRecord }
+  | { kind: "camera"; status: CameraStatus }
   | { kind: "none" }
 
 /** The provisional event of a sighting; the clip of the same camera and motion start replaces it. */
@@ -62,7 +65,10 @@ export async function readHubMessage(
   }
   const msg = await openSignedHubMessage(incoming.data, session.groupId, ctx.hubKey, session.signature)
   if (msg.spaceId !== ctx.spaceId) throw new CryptoError("WRONG_SPACE", "clip announced for another space")
-  if (msg.kind === "clip" || msg.kind === "sighting") ctx.onAnnouncementSeq(msg.seq)
+  if (msg.kind === "clip" || msg.kind === "sighting" || msg.kind === "camera-status") {
+    ctx.onAnnouncementSeq(msg.seq)
+  }
+  if (msg.kind === "camera-status") return { kind: "camera", status: msg }
   if (msg.kind === "live-refused") {
     return msg.to === ctx.deviceId
       ? { kind: "live", reply: { kind: "live-refused", refused: msg } }
@@ -144,4 +150,14 @@ export function countAnnouncement(space: SpaceRecord, seq: number | undefined): 
   }
   if (seq < last && missed > 0) return { ...space, missedAnnouncements: missed - 1 }
   return space
+}
+
+/** The space record after a camera-status message: an offline camera listed with since when, a camera back removed. */
+export function withCameraStatus(space: SpaceRecord, status: CameraStatus): SpaceRecord {
+  const { [status.cameraId]: _was, ...others } = space.offlineCameras ?? {}
+  const offlineCameras =
+    status.state === "offline"
+      ? { ...others, [status.cameraId]: { name: status.cameraName, since: status.since } }
+      : others
+  return { ...space, offlineCameras }
 }

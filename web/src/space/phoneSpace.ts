@@ -299,6 +299,7 @@ export class PhoneSpace {
     return {
       ...(silent && paired ? { silentSince: heard } : {}),
       missing: this.m.space.missedAnnouncements ?? 0,
+      offline: Object.entries(this.m.space.offlineCameras ?? {}).map(([cameraId, c]) => ({ cameraId, ...c })),
     }
   }
 

@@ -22,7 +22,13 @@ import {
 } from "@vigil/protocol"
 import type { DeviceRecord, EventRecord, LocalStore, SpaceRecord } from "../store/db.ts"
 import { holdMessage, maxHeldMessages, nextReleasable, type HeldMessages } from "./heldMessages.ts"
-import { countAnnouncement, readHubMessage, sightingId, type LiveReply } from "./hubMessages.ts"
+import {
+  countAnnouncement,
+  readHubMessage,
+  sightingId,
+  withCameraStatus,
+  type LiveReply,
+} from "./hubMessages.ts"
 import { sendRejoinRequest } from "./joinRequests.ts"
 import { relayFor, type PhoneSpaceOptions, type SpaceStatus } from "./spaceStatus.ts"
 
@@ -381,6 +387,7 @@ export class SpaceMailbox {
       onAnnouncementSeq: (seq) => void (this.space = countAnnouncement(this.space, seq)),
     })
     if (note.kind === "roster") this.roster = note.roster
+    else if (note.kind === "camera") this.space = withCameraStatus(this.space, note.status)
     else if (note.kind === "live") this.liveListener?.(note.reply)
     else if (note.kind === "event") return note.event
     return undefined

@@ -46,6 +46,8 @@ export interface HubNews {
   silentSince?: number
   /** Clip announcements and sightings whose numbers were skipped. */
   missing: number
+  /** Cameras the hub said stopped delivering video, and since when (ms). */
+  offline: { cameraId: string; name: string; since: number }[]
 }
 
 /** Default of `PhoneSpaceOptions.silentAfterMs`. */

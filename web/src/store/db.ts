@@ -67,6 +67,8 @@ export interface SpaceRecord {
   announcedSeq?: number
   /** announcements whose `seq` was skipped and that never came (until the user dismissed the notice) */
   missedAnnouncements?: number
+  /** cameras the hub last said were offline (camera id → name and since when, ms); removed when back */
+  offlineCameras?: Record<string, { name: string; since: number }>
 }
 
 /**

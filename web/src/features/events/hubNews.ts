@@ -1,4 +1,5 @@
 import type { HubNews } from "../../space/phoneSpace.ts"
+import { timeText } from "../../ui/format.ts"
 
 function durationText(ms: number): string {
   const minutes = Math.max(1, Math.floor(ms / 60_000))
@@ -8,11 +9,15 @@ function durationText(ms: number): string {
 }
 
 /**
- * The sentences of the notice above the timeline (issue 14, finding 5): the relay can drop or hold back
- * the hub's messages, so the phone says when a number was skipped or the hub fell silent. Empty: all well.
+ * The sentences of the notice above the timeline: cameras the hub says are offline (issue 16), and — since
+ * the relay can drop or hold back the hub's messages (issue 14, finding 5) — a skipped number or a silent
+ * hub. Empty: all well.
  */
 export function hubNewsLines(news: HubNews, hubName: string, now = Date.now()): string[] {
   const lines: string[] = []
+  for (const camera of news.offline) {
+    lines.push(`${camera.name} offline since ${timeText(camera.since, now)}: no video reaches the hub.`)
+  }
   if (news.silentSince !== undefined) {
     lines.push(
       `No news from ${hubName} for ${durationText(now - news.silentSince)}. The hub may be off or offline, ` +

@@ -22,7 +22,8 @@ import {
   pushPayloadEpoch,
   toBase64,
   type ClipId,
-  type PushNotice,
+  type CameraPushNotice,
+  type ClipPushNotice,
   type TrustPolicy,
 } from "@vigil/protocol"
 import { downloadAndDecrypt } from "../../space/mediaDownload.ts"
@@ -85,6 +86,7 @@ export async function notificationForPush(
       hubKey,
       signature: session.signature,
     })
+    if (notice.kind === "camera-status") return cameraNotification(notice)
     const picture = notice.thumbnail
       ? await withTimeout(loadThumbnail(session, client, notice), thumbnailTimeoutMs)
       : undefined
@@ -119,7 +121,7 @@ async function catchUp(session: SpaceSession, client: SignalClient, after: numbe
 async function loadThumbnail(
   session: SpaceSession,
   client: SignalClient,
-  notice: PushNotice,
+  notice: ClipPushNotice,
 ): Promise<string | undefined> {
   const ref = notice.thumbnail
   if (!ref || ref.size > maxThumbnailBytes * 2) return undefined
@@ -137,7 +139,7 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
 }
 
 /** "Person — Front door", "15:02:07", the picture, one notification per clip. */
-export function clipNotification(notice: PushNotice, picture?: string): NotificationSpec {
+export function clipNotification(notice: ClipPushNotice, picture?: string): NotificationSpec {
   return {
     title: `${labelText(notice.label)} — ${notice.cameraName}`,
     options: {
@@ -146,6 +148,25 @@ export function clipNotification(notice: PushNotice, picture?: string): Notifica
       timestamp: notice.startedAt,
       ...(picture ? { icon: picture, image: picture } : {}),
       data: { url: `/#clip=${notice.clipId}`, clipId: notice.clipId },
+    },
+  }
+}
+
+/**
+ * "Front door offline" / "No video since 14:02", replaced by "Front door is back" when it recovers (one
+ * notification per camera: the same tag).
+ */
+export function cameraNotification(notice: CameraPushNotice): NotificationSpec {
+  const offline = notice.state === "offline"
+  return {
+    title: offline ? `${notice.cameraName} offline` : `${notice.cameraName} is back`,
+    options: {
+      body: offline
+        ? `No video since ${timeText(notice.since)}`
+        : `Video again since ${timeText(notice.since)}`,
+      tag: `camera-${notice.cameraId}`,
+      timestamp: notice.since,
+      data: { url: "/" },
     },
   }
 }
