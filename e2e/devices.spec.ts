@@ -71,7 +71,9 @@ test("roles decide who removes whom; a second phone removed stops receiving clip
     release()
     // B learns its role from the roster the hub answered with; nobody was removed.
     await expect(b.getByTestId("member-note")).toBeVisible({ timeout: 30_000 })
-    await expect(b.getByTestId("devices").getByRole("alert")).toContainText("Only an owner of this home can do that")
+    await expect(b.getByTestId("devices").getByRole("alert")).toContainText(
+      "Only an owner of this home can do that",
+    )
     await expect(aOnB.getByTestId("device-remove")).toHaveCount(0)
     await expect(devices).toHaveCount(2)
     await b.unroute(/\/v1\/mailbox\?/)

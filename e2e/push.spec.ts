@@ -7,77 +7,19 @@
  * leg through DevTools (`ServiceWorker.deliverPushMessage`): it is the very payload the hub posted to
  * signal, taken off the wire by a byte-for-byte TCP relay between the hub and signal.
  */
-import { spawn } from "node:child_process"
 import { readFile, writeFile } from "node:fs/promises"
-import { createConnection, createServer, type Server } from "node:net"
 import { join } from "node:path"
-import { chromium, expect, test, type Page } from "@playwright/test"
+import { expect, test } from "@playwright/test"
 import WebSocket from "ws"
+import { pairByLink, ManagedProcess, removeDir, repoRoot, startHub, tempDir } from "./support/harness.ts"
 import {
-  pairByLink,
-  ManagedProcess,
-  phoneLaunchOptions,
-  removeDir,
-  repoRoot,
-  startHub,
-  tempDir,
-} from "./support/harness.ts"
-
-/** Signal with Web Push enabled the way an operator does it: `pushHosts` in a --config file. */
-async function startPushSignal(dataDir: string): Promise<{ proc: ManagedProcess; url: string }> {
-  const config = join(dataDir, "config.json")
-  await writeFile(config, JSON.stringify({ pushHosts: ["push.example"] }))
-  const args = ["--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, "--config", config]
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", "signal/src/server.ts", ...args, "--web-root", join(repoRoot, "web/dist")],
-    { cwd: repoRoot, env: { ...process.env, LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "pipe"] },
-  )
-  const proc = new ManagedProcess("signal", child)
-  const m = await proc.waitForLine(/signal listening on (http:\/\/\S+)/)
-  return { proc, url: m[1]! }
-}
-
-/**
- * A TCP relay in front of signal that forwards every byte unchanged and notes the payloads of the hub's
- * `POST /v1/spaces/:id/push` requests as they pass.
- */
-async function startCapturingRelay(
-  target: string,
-): Promise<{ url: string; payloads: string[]; server: Server }> {
-  const { hostname, port } = new URL(target)
-  const payloads: string[] = []
-  const push =
-    /POST \/v1\/spaces\/[0-9a-f]{32}\/push HTTP\/1\.1\r\n[\s\S]*?\r\n\r\n\{"payload":"([A-Za-z0-9+/=]+)"/g
-  const server = createServer((client) => {
-    const upstream = createConnection({ host: hostname, port: Number(port) })
-    let window = ""
-    client.on("data", (chunk: Buffer) => {
-      // A window big enough for one push request (≤ 3072 bytes of payload, as base64, plus headers).
-      window = (window + chunk.toString("latin1")).slice(-64 * 1024)
-      for (const m of window.matchAll(push)) {
-        const text = Buffer.from(m[1]!, "base64").toString("utf8")
-        if (!payloads.includes(text)) payloads.push(text)
-      }
-    })
-    client.pipe(upstream).pipe(client)
-    client.on("error", () => upstream.destroy())
-    upstream.on("error", () => client.destroy())
-  })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  const address = server.address()
-  if (!address || typeof address === "string") throw new Error("no address")
-  return { url: `http://127.0.0.1:${address.port}`, payloads, server }
-}
-
-/** A phone that also listens for DevTools on a free 127.0.0.1 port (to reach its service worker). */
-async function launchInspectablePhone(profile: string) {
-  const options = phoneLaunchOptions()
-  return chromium.launchPersistentContext(profile, {
-    ...options,
-    args: [...options.args, "--remote-debugging-port=0"],
-  })
-}
+  closeNotifications,
+  launchInspectablePhone,
+  pushDeliverer,
+  shownNotifications,
+  startCapturingRelay,
+  startPushSignal,
+} from "./support/push.ts"
 
 /**
  * Runs `expression` in the phone's running service worker. Playwright keeps no handle on a worker that
@@ -113,29 +55,6 @@ async function evaluateInServiceWorker(profile: string, expression: string): Pro
     ws.close()
   }
 }
-
-interface ShownNotification {
-  title: string
-  body: string
-  tag: string
-  icon: string
-}
-
-/** The notifications the service worker is showing (read from any page the worker controls). */
-const shownNotifications = (page: Page) =>
-  page.evaluate(async () =>
-    (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({
-      title: n.title,
-      body: n.body,
-      tag: n.tag,
-      icon: n.icon,
-    })),
-  ) as Promise<ShownNotification[]>
-
-const closeNotifications = (page: Page) =>
-  page.evaluate(async () => {
-    for (const n of await (await navigator.serviceWorker.ready).getNotifications()) n.close()
-  })
 
 // Pairing, one clip at 40 s, and a 20 s push-service timeout on a loaded 2-core machine.
 test.setTimeout(300_000)
@@ -174,18 +93,8 @@ test("a clip's push shows the decrypted notification with its picture, and tappi
     // Nothing in clear: no camera name, no label.
     expect(Buffer.from(payload, "base64url").toString("latin1")).not.toMatch(/person|motion|test home/i)
 
-    // A page the worker controls that does not start the app (/healthz is never routed to the app shell),
-    // to drive DevTools and read the notifications.
-    const probe = await context.newPage()
-    await probe.goto(`${relay.url}/healthz`)
-    const cdp = await context.newCDPSession(probe)
-    const registrations: { registrationId: string; isDeleted: boolean }[] = []
-    cdp.on("ServiceWorker.workerRegistrationUpdated", (e) => registrations.push(...e.registrations))
-    await cdp.send("ServiceWorker.enable")
-    await expect.poll(() => registrations.filter((r) => !r.isDeleted).length).toBeGreaterThan(0)
-    const registrationId = registrations.find((r) => !r.isDeleted)!.registrationId
-    const deliver = (data: string) =>
-      cdp.send("ServiceWorker.deliverPushMessage", { origin: relay.url, registrationId, data })
+    // A page the worker controls, to drive DevTools and read the notifications.
+    const { probe, deliver } = await pushDeliverer(context, relay.url)
 
     await deliver(payload)
 
