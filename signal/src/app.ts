@@ -14,6 +14,7 @@ import { RateLimiter } from "./http/rateLimiter.ts"
 import { logRequests, routeLabel } from "./http/requestLog.ts"
 import { noStore, securityHeaders } from "./http/securityHeaders.ts"
 import { sweep, type SweepResult } from "./janitor/sweep.ts"
+import { HubWatch } from "./push/hubWatch.ts"
 import type { Logger } from "./log.ts"
 import { createMailboxRouter } from "./mailbox/mailboxRouter.ts"
 import { createRelayMetrics, type RelayMetrics } from "./metrics/metrics.ts"
@@ -105,7 +106,7 @@ export function createApp(deps: AppDeps): RelayApp {
   const now = deps.now ?? Date.now
   const config = deps.config
   const resolveAddress = createAddressResolver(config.trustedProxies)
-  const ctx: AppContext = {
+  const base: Omit<AppContext, "hubWatch"> = {
     store: deps.store,
     blobs: deps.blobs,
     config,
@@ -123,6 +124,8 @@ export function createApp(deps: AppDeps): RelayApp {
     push: deps.push,
     live: new LiveDevices(),
   }
+  const ctx: AppContext = { ...base, hubWatch: new HubWatch(base) }
+  ctx.hubWatch.start().catch((err: unknown) => ctx.logger.error({ err }, "hub watch did not start"))
   const sockets = createSocketServer(ctx)
   registerGauges(ctx, () => sockets.connections)
 
@@ -209,6 +212,7 @@ export function createApp(deps: AppDeps): RelayApp {
     sweep: runSweep,
     async shutdown() {
       clearInterval(timer)
+      await ctx.hubWatch.stop()
       sockets.close()
       ctx.notifier.closeAll()
       await sweeping

@@ -90,6 +90,11 @@ export interface SignalConfig {
   /** Largest Web Push payload a hub may ask for, in bytes (before the push encryption). */
   maxPushPayloadBytes: number
   /**
+   * A hub that makes no request for this long is reported to its space's phones by Web Push ("has not
+   * checked in since …"), and again when it is back; 0 = never. The relay knows this much anyway.
+   */
+  hubSilentAlertMs: number
+  /**
    * Hosts a push subscription endpoint may point at: an entry matches the host and its subdomains.
    * Keeps the relay from being used to make requests to arbitrary (internal) addresses.
    */
@@ -145,6 +150,7 @@ export const defaultSignalConfig: Readonly<SignalConfig> = Object.freeze({
   turnCredentialTtlMs: 2 * 60 * 60 * 1000,
   maxSignalBytes: 64 * 1024,
   maxPushPayloadBytes: 3072,
+  hubSilentAlertMs: 15 * 60 * 1000,
   // Web Push is off until the operator names the push services the relay may post to (docs/04-relay.md):
   // the relay contacts no third-party host by default.
   pushHosts: [],
@@ -222,6 +228,7 @@ export const signalConfigSchema = z
     turnCredentialTtlMs: positive,
     maxSignalBytes: positive,
     maxPushPayloadBytes: z.number().int().positive().max(3993),
+    hubSilentAlertMs: count,
     pushHosts: z.array(z.string().regex(/^[a-z0-9.-]+$/, "expected a lowercase host name")),
     rateLimitPerAddress: rateLimitSchema,
     rateLimitPerDevice: rateLimitSchema,

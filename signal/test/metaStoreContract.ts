@@ -62,6 +62,7 @@ export function describeMetaStoreContract(name: string, open: () => Promise<Meta
       expect(await store.shareSpace(phone, hub)).toBe(true)
       expect(await store.getRole(space, phone)).toBeUndefined()
       expect(await store.listSpaceDevices(space)).toEqual([hub])
+      expect(await store.listSpaceOwners()).toContainEqual({ spaceId: space, ownerId: hub })
       await store.putMember(space, phone, 3)
       expect(await store.getRole(space, phone)).toBe("member")
       await store.putMember(space, phone, 4, { pending: true })

@@ -41,7 +41,9 @@ export async function findDeviceByToken(store: MetaStore, token: unknown): Promi
  * Middleware: resolves `Authorization: Bearer <token>` to a device, or answers 401 UNAUTHENTICATED;
  * then charges the device's rate limit (429 RATE_LIMITED).
  */
-export function authenticate(ctx: Pick<AppContext, "store" | "deviceLimiter" | "metrics">): RequestHandler {
+export function authenticate(
+  ctx: Pick<AppContext, "store" | "deviceLimiter" | "metrics"> & Partial<Pick<AppContext, "hubWatch">>,
+): RequestHandler {
   return async (req, res, next) => {
     const token = bearerToken(req.headers.authorization)
     if (token === undefined) throw new ApiError("UNAUTHENTICATED", "missing or malformed bearer token")
@@ -55,6 +57,8 @@ export function authenticate(ctx: Pick<AppContext, "store" | "deviceLimiter" | "
       })
     }
     res.locals.device = device
+    // A hub's every request says it is alive (its mailbox long poll runs all the time).
+    if (device.kind === "hub") ctx.hubWatch?.heard(device.deviceId)
     next()
   }
 }

@@ -3,6 +3,7 @@ import type { SignalConfig } from "../config.ts"
 import type { Logger } from "../log.ts"
 import type { RelayMetrics } from "../metrics/metrics.ts"
 import type { AnnouncementStore } from "../pairing/announcementStore.ts"
+import type { HubWatch } from "../push/hubWatch.ts"
 import type { PushService } from "../push/pushSender.ts"
 import type { BlobStore } from "../store/blobStore.ts"
 import type { MetaStore } from "../store/metaStore.ts"
@@ -37,4 +38,6 @@ export interface AppContext {
   push: PushService | undefined
   /** WebSocket connections by device, for live delivery. */
   live: LiveDevices
+  /** Hubs that stopped checking in, told to their phones (push/hubWatch.ts). */
+  hubWatch: HubWatch
 }

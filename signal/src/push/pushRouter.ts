@@ -8,6 +8,7 @@ import { deviceIdSchema, spaceIdSchema } from "../ids.ts"
 import { requireOwner } from "../spaces/spaceAccess.ts"
 import { base64Schema } from "../ws/frames.ts"
 import { pushUrgencies, type PushService } from "./pushSender.ts"
+import { pushToSpace } from "./spacePush.ts"
 
 const base64url = (bytes: number) =>
   z
@@ -109,29 +110,13 @@ export function createPushRouter(ctx: AppContext): Router {
     if (payload.byteLength > ctx.config.maxPushPayloadBytes) {
       throw new ApiError("TOO_LARGE", `payload exceeds ${ctx.config.maxPushPayloadBytes} bytes`)
     }
-    const members = new Set(await ctx.store.listSpaceDevices(spaceId))
-    members.delete(caller.deviceId)
-    // Bounded fan-out: at most one request per device of the space, each device once.
-    const targets = (
-      request.to === undefined ? [...members] : [...new Set(request.to)].filter((d) => members.has(d))
-    ).slice(0, ctx.config.maxMembersPerSpace)
-    const subscriptions = await ctx.store.listPushSubscriptions(targets)
-    const options = { ttlSeconds: request.ttlSeconds ?? 24 * 3600, urgency: request.urgency ?? "high" }
-    const outcomes = await Promise.all(
-      subscriptions.map(async (subscription) => {
-        const result = await push.sender.send(subscription, payload, options)
-        ctx.metrics.pushes.inc({ result: result.kind })
-        if (result.kind === "gone") {
-          await ctx.store.deletePushSubscription(subscription.deviceId, subscription.endpoint)
-          ctx.logger.info({ deviceId: subscription.deviceId }, "push subscription expired, removed")
-        } else if (result.kind === "failed") {
-          ctx.logger.warn({ deviceId: subscription.deviceId, status: result.statusCode }, "push failed")
-        }
-        return result.kind
-      }),
-    )
-    const count = (kind: string) => outcomes.filter((o) => o === kind).length
-    res.json({ sent: count("sent"), removed: count("gone"), failed: count("failed") })
+    const result = await pushToSpace(ctx, push, spaceId, payload, {
+      except: caller.deviceId,
+      ...(request.to ? { to: request.to } : {}),
+      ttlSeconds: request.ttlSeconds ?? 24 * 3600,
+      urgency: request.urgency ?? "high",
+    })
+    res.json(result)
   })
 
   return router

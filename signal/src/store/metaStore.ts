@@ -115,6 +115,8 @@ export interface MetaStore {
 
   /** Every device of the space: the owner and the members. Empty for an unknown space. */
   listSpaceDevices(spaceId: SpaceId): Promise<DeviceId[]>
+  /** Every space with its owner (the hub), for watching which hubs fall silent. */
+  listSpaceOwners(): Promise<{ spaceId: SpaceId; ownerId: DeviceId }[]>
 
   /**
    * Records that a stored blob belongs to a space. Idempotent: a second call keeps the first

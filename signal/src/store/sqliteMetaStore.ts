@@ -224,6 +224,9 @@ function prepareStatements(db: Database.Database) {
       `SELECT owner_id AS device_id FROM spaces WHERE space_id = ?
        UNION SELECT device_id FROM members WHERE space_id = ? AND pending = 0`,
     ),
+    spaceOwners: db.prepare<[], { space_id: string; owner_id: string }>(
+      "SELECT space_id, owner_id FROM spaces",
+    ),
     putBlobRef: db.prepare<[string, string, number, number], void>(
       "INSERT INTO blobs (space_id, blob_id, size, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
     ),
@@ -574,6 +577,12 @@ export class SqliteMetaStore implements MetaStore {
 
   async listSpaceDevices(spaceId: SpaceId): Promise<DeviceId[]> {
     return this.#q.spaceDevices.all(spaceId, spaceId).map((r) => r.device_id as DeviceId)
+  }
+
+  async listSpaceOwners(): Promise<{ spaceId: SpaceId; ownerId: DeviceId }[]> {
+    return this.#q.spaceOwners
+      .all()
+      .map((r) => ({ spaceId: r.space_id as SpaceId, ownerId: r.owner_id as DeviceId }))
   }
 
   async putBlobRef(ref: BlobRefPut): Promise<PutBlobRefResult> {

@@ -147,6 +147,29 @@ describe("push notification in the service worker", () => {
     expect(reopened!.problems).toEqual([])
   })
 
+  it("shows the relay's word that the hub went silent, and that it is back, for this home only", async () => {
+    const { hub, open } = await setup("push-d")
+    const since = Date.now() - 20 * 60_000
+    const notice = (relay: string, spaceId: string) => JSON.stringify({ relay, spaceId, since })
+
+    const silent = await notificationForPush(notice("hub-silent", hub.spaceId), open)
+    expect(silent).toMatchObject({
+      title: "Home: no contact with the hub",
+      options: { tag: `hub-${hub.spaceId}`, timestamp: since },
+    })
+    expect(silent.options.body).toBe(
+      `The relay has not heard from the hub since ${timeText(since)}. It may be off or offline.`,
+    )
+    const back = await notificationForPush(notice("hub-back", hub.spaceId), open)
+    expect(back).toMatchObject({ title: "Home: the hub is back", options: { tag: `hub-${hub.spaceId}` } })
+
+    // Another home's notice, or a malformed one, names nothing.
+    const generic = { title: "Motion — Home", options: { tag: "vigil-event" } }
+    expect(await notificationForPush(notice("hub-silent", "ab".repeat(16)), open)).toMatchObject(generic)
+    expect(await notificationForPush(notice("hub-exploded", hub.spaceId), open)).toMatchObject(generic)
+    expect(await notificationForPush("{not json", open)).toMatchObject(generic)
+  })
+
   it("shows only the generic text for a tampered payload or an epoch the phone has left", async () => {
     const { hub, store, open } = await setup("push-c")
     await hub.deliverClip(clip(Date.now()))

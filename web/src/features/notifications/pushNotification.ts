@@ -20,9 +20,11 @@ import {
   classifyMailboxMessage,
   openPushPayload,
   pushPayloadEpoch,
+  readRelayNotice,
   toBase64,
   type ClipId,
   type CameraPushNotice,
+  type RelayNotice,
   type ClipPushNotice,
   type TrustPolicy,
 } from "@vigil/protocol"
@@ -70,6 +72,13 @@ export async function notificationForPush(
     ])
     hubName = space?.hubName
     if (!device || !space || !group) return genericNotification(hubName)
+    // The relay's own notice that the hub stopped checking in (signal/src/push/hubWatch.ts): in clear.
+    const relayNotice = readRelayNotice(text)
+    if (relayNotice) {
+      return relayNotice.spaceId === space.spaceId
+        ? hubSilenceNotification(relayNotice, space.hubName)
+        : genericNotification(hubName)
+    }
     const payload = decodePushText(text)
     const epoch = pushPayloadEpoch(payload)
     if (epoch === undefined) return genericNotification(hubName)
@@ -165,6 +174,25 @@ export function cameraNotification(notice: CameraPushNotice): NotificationSpec {
         ? `No video since ${timeText(notice.since)}`
         : `Video again since ${timeText(notice.since)}`,
       tag: `camera-${notice.cameraId}`,
+      timestamp: notice.since,
+      data: { url: "/" },
+    },
+  }
+}
+
+/**
+ * "Home: no contact with the hub" / "The relay has not heard from it since 14:02…", then "Home: the hub is
+ * back". Only the relay says so (it could lie, as it could drop everything): the text names it.
+ */
+export function hubSilenceNotification(notice: RelayNotice, hubName: string): NotificationSpec {
+  const silent = notice.relay === "hub-silent"
+  return {
+    title: silent ? `${hubName}: no contact with the hub` : `${hubName}: the hub is back`,
+    options: {
+      body: silent
+        ? `The relay has not heard from the hub since ${timeText(notice.since)}. It may be off or offline.`
+        : `The relay heard from the hub again at ${timeText(notice.since)}.`,
+      tag: `hub-${notice.spaceId}`,
       timestamp: notice.since,
       data: { url: "/" },
     },
