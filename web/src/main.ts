@@ -9,7 +9,9 @@ import {
   showUnsupportedScreen,
 } from "./features/compat/unsupportedScreen.ts"
 import { EventsFeature } from "./features/events/eventsFeature.ts"
-import { LiveView } from "./features/live/liveView.ts"
+import "./features/live/live.css"
+import { LiveGrid } from "./features/live/liveGrid.ts"
+import { LiveView, type LiveCamera } from "./features/live/liveView.ts"
 import { DevicesView } from "./features/devices/devicesView.ts"
 import { AddCameraView } from "./features/pairing/addCameraView.ts"
 import { confirmReplacePairing } from "./features/pairing/replacePairingDialog.ts"
@@ -31,7 +33,7 @@ interface AppState {
   events: EventsFeature
   error: string | undefined
   updateReady: (() => void) | undefined
-  live: LiveView | undefined
+  live: LiveView | LiveGrid | undefined
 }
 
 let app: AppState
@@ -132,25 +134,56 @@ function play(event: EventRecord) {
   return app.events.play(event)
 }
 
-/** Live view: one at a time; its element lives across renders so the canvas keeps its picture. */
-function openLive() {
-  if (!app.space || app.live || (support.kind === "supported" && !support.live)) return
-  const live = new LiveView(app.space, {
-    cameraName: app.space.hubName,
-    onClose: () => {
-      app.live = undefined
-      render()
-    },
-  })
+/** The home's cameras as the hub's roster names them (none before a roster came: the hub picks). */
+const liveCameras = (): LiveCamera[] => app.space?.cameras() ?? []
+
+const liveClosed = () => {
+  app.live = undefined
+  render()
+}
+
+/**
+ * Live view of one camera (the first, or `camera`), with a picker for the others; one live view or grid at
+ * a time, its element kept across renders so the canvas keeps its picture.
+ */
+function openLive(camera = liveCameras()[0]) {
+  if (!app.space || (support.kind === "supported" && !support.live)) return
+  app.live?.stop()
+  const live = new LiveView(app.space, { camera, cameras: liveCameras, onClose: liveClosed })
   app.live = live
   live.start()
+  render()
+}
+
+/** Every camera at once (liveGrid.ts); a tile opens its camera alone. */
+function openGrid() {
+  const cameras = liveCameras()
+  if (!app.space || cameras.length < 2 || (support.kind === "supported" && !support.live)) return
+  app.live?.stop()
+  const grid = new LiveGrid(app.space, cameras, {
+    onExpand: (camera) => openLive(camera),
+    onClose: liveClosed,
+  })
+  app.live = grid
+  grid.start()
   render()
 }
 
 function liveButton() {
   if (app.live) return null
   if (support.kind === "supported" && !support.live) return liveUnavailable()
-  return h("button", { class: "primary", "data-testid": "live-button", onclick: openLive }, "Live")
+  const live = h(
+    "button",
+    { class: "primary", "data-testid": "live-button", onclick: () => openLive() },
+    "Live",
+  )
+  if (liveCameras().length < 2) return live
+  return h(
+    "div",
+    { class: "live-buttons" },
+    live,
+    h("button", { class: "secondary", "data-testid": "live-grid-button", onclick: openGrid }, "All cameras"),
+  )
 }
 
 function statusChip() {

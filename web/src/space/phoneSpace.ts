@@ -120,9 +120,10 @@ export class PhoneSpace {
     return this.m.client.getIceServers()
   }
 
-  /** Where the hub's live answers for this phone go (one live view at a time). */
-  onLiveReply(listener: ((reply: LiveReply) => void) | undefined): void {
-    this.m.liveListener = listener
+  /** Adds a listener for the hub's live answers to this phone (each live view filters its own); returns its removal. */
+  onLiveReply(listener: (reply: LiveReply) => void): () => void {
+    this.m.liveListeners.add(listener)
+    return () => void this.m.liveListeners.delete(listener)
   }
 
   /**

@@ -49,9 +49,15 @@ export class SpaceMailbox {
   private joinedNow = false
   /** One MLS operation and its save at a time: the mailbox loop and live requests share the session. */
   readonly ops = new SerialQueue()
-  liveListener: ((reply: LiveReply) => void) | undefined
-  /** The hub's last roster (names of the phones), kept in memory for the Devices screen. */
-  roster: DeviceRoster | undefined
+  /** Live views waiting for the hub's answers (one per camera on screen: a grid has several). */
+  readonly liveListeners = new Set<(reply: LiveReply) => void>()
+  /**
+   * The hub's last roster (names and roles of the phones, the cameras), for the Devices screen and the live
+   * picker; saved with the space, so a reopened app knows its cameras and role before the hub speaks.
+   */
+  get roster(): DeviceRoster | undefined {
+    return this.space.roster
+  }
   /** A new phone waiting to be paired, which this phone's user may approve (hub-signed notice). */
   pairingNotice: PairingNotice | undefined
   /** Messages claiming a later epoch, oldest first (saved as the `held` record when they change). */
@@ -386,9 +392,9 @@ export class SpaceMailbox {
       deviceId: this.device.deviceId,
       onAnnouncementSeq: (seq) => void (this.space = countAnnouncement(this.space, seq)),
     })
-    if (note.kind === "roster") this.roster = note.roster
+    if (note.kind === "roster") this.space = { ...this.space, roster: note.roster }
     else if (note.kind === "camera") this.space = withCameraStatus(this.space, note.status)
-    else if (note.kind === "live") this.liveListener?.(note.reply)
+    else if (note.kind === "live") for (const listener of this.liveListeners) listener(note.reply)
     else if (note.kind === "event") return note.event
     return undefined
   }

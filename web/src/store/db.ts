@@ -5,6 +5,7 @@ import {
   randomBytes,
   toBase64,
   utf8,
+  type DeviceRoster,
   type StateChange,
   type StateStore,
 } from "@vigil/protocol"
@@ -67,6 +68,8 @@ export interface SpaceRecord {
   announcedSeq?: number
   /** announcements whose `seq` was skipped and that never came (until the user dismissed the notice) */
   missedAnnouncements?: number
+  /** the hub's last roster (device-roster, verified when it came): phones, roles and cameras */
+  roster?: DeviceRoster
   /** cameras the hub last said were offline (camera id → name and since when, ms); removed when back */
   offlineCameras?: Record<string, { name: string; since: number }>
 }

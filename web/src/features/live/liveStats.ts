@@ -21,6 +21,8 @@ export interface LiveStats {
   state: string
   /** ICE restarts started (the path to the hub broke or the phone changed networks). */
   iceRestarts: number
+  /** Camera switches in a live view (the picker); each starts a session, whose startup is in `startupMs`. */
+  cameraSwitches: number
   /** The selected candidate pair of the current session: direct (host/srflx) or through the TURN relay. */
   path: "direct" | "relayed" | undefined
   /** That pair's candidate types, this phone's first ("srflx→srflx", "relay→prflx"), for diagnosis. */
@@ -39,6 +41,7 @@ export const newLiveStats = (): LiveStats => ({
   lastLatencyMs: undefined,
   state: "idle",
   iceRestarts: 0,
+  cameraSwitches: 0,
   path: undefined,
   pair: undefined,
 })

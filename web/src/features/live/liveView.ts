@@ -1,9 +1,10 @@
-import { FrameReassembler, FrameReceiver, toHex, randomBytes, type DeviceId } from "@vigil/protocol"
+import { FrameReceiver, toHex, randomBytes, type CameraId, type DeviceId } from "@vigil/protocol"
 import type { LiveReply, PhoneSpace } from "../../space/phoneSpace.ts"
 import { h } from "../../ui/dom.ts"
 import { errorSentence } from "../../ui/errorText.ts"
 import { LiveDecoder } from "./liveDecoder.ts"
-import { newLiveStats, nowUs, type LiveStats } from "./liveStats.ts"
+import { Session } from "./liveSession.ts"
+import { newLiveStats, type LiveStats } from "./liveStats.ts"
 
 export type LiveState = "idle" | "requesting" | "connecting" | "live" | "reconnecting" | "failed"
 /** How frames reach this phone: straight from the hub, or through the operator's TURN relay. */
@@ -22,8 +23,6 @@ const stateText: Record<LiveState, string> = {
 const answerTimeoutMs = 8000
 /** From answer to an open channel. */
 const connectTimeoutMs = 8000
-/** A live channel that brings no frame for this long is dead (the hub went away without closing). */
-const stallTimeoutMs = 4000
 const maxBackoffMs = 5000
 /**
  * After the path to the hub breaks (ICE disconnected, no video, or the phone changed networks), ICE restarts
@@ -32,16 +31,28 @@ const maxBackoffMs = 5000
 const restartWindowMs = 40_000
 /** One ICE restart attempt: from the new offer to video again. */
 const restartAttemptMs = 10_000
-/** Waiting for relay candidates from the configured TURN server when gathering an offer. */
-const relayGatherMs = 3000
-/** Received but undecoded frames beyond this (~0.5 s at 30 fps): skip to the next keyframe. */
-const maxBacklogFrames = 15
+
+export interface LiveCamera {
+  id: string
+  name: string
+}
+
+export interface LiveViewOptions {
+  /** The camera to watch; undefined: the hub's first camera (a hub without a roster yet). */
+  camera: LiveCamera | undefined
+  /** The home's cameras, for the picker (shown with two or more). */
+  cameras: () => readonly LiveCamera[]
+  onClose: () => void
+  /** A tile of the grid (liveGrid.ts): no picker or close button; tapping it calls `onExpand`. */
+  tile?: { onExpand: () => void }
+}
 
 /**
  * Live view of a camera: one RTCPeerConnection with one data channel to the hub, negotiated through
  * MLS-protected messages in signal's mailboxes (offer from the phone, answer from the hub in a fresh epoch),
- * frames decrypted with the stream's exported key and decoded with WebCodecs onto a canvas. It shows its
- * connection state and reconnects by itself until stopped. See docs/05-livestream.md.
+ * frames decrypted with the stream's exported key and decoded with WebCodecs onto a canvas (liveSession.ts).
+ * It shows its connection state and reconnects by itself until stopped; a picker switches to another of the
+ * home's cameras (a new session for that camera). See docs/05-livestream.md.
  */
 export class LiveView {
   readonly element: HTMLElement
@@ -58,6 +69,11 @@ export class LiveView {
   private iceServers: RTCIceServer[] | undefined
   private infoTimer: ReturnType<typeof setInterval> | undefined
   private readonly pathEl: HTMLElement
+  private readonly titleEl: HTMLElement
+  private camera: LiveCamera | undefined
+  /** Frames this view decoded (the page-wide `stats` add up every view). */
+  private frames = 0
+  private stopListening: (() => void) | undefined
   private readonly onNetworkChange = () => {
     const s = this.session
     if (s?.opened) void this.restartIce(s, "the phone changed networks")
@@ -65,8 +81,9 @@ export class LiveView {
 
   constructor(
     private readonly space: PhoneSpace,
-    private readonly opts: { cameraName: string; onClose: () => void },
+    private readonly opts: LiveViewOptions,
   ) {
+    this.camera = opts.camera
     this.canvas = h("canvas", {
       "data-testid": "live-canvas",
       class: "live-canvas",
@@ -86,20 +103,39 @@ export class LiveView {
       title: "Direct: peer to peer. Relayed: through your TURN server, which sees only ciphertext.",
     })
     this.pathEl.style.visibility = "hidden"
+    this.titleEl = h(opts.tile ? "h3" : "h2", {}, this.title())
+    const tile = opts.tile
     this.element = h(
       "section",
-      { class: "card live", "aria-label": "Live view" },
+      {
+        class: tile ? "live live-tile" : "card live",
+        "aria-label": tile ? `Live — ${this.cameraName()}` : "Live view",
+        "data-testid": tile ? "live-tile" : "live-view",
+      },
       h(
         "div",
         { class: "player-head" },
-        h("h2", {}, `Live — ${opts.cameraName}`),
+        this.titleEl,
         this.stateEl,
         this.pathEl,
-        h("button", { class: "ghost", onclick: () => this.close(), "aria-label": "Close live view" }, "✕"),
+        ...(tile ? [] : [this.picker(), this.fullscreenButton()]),
+        tile
+          ? h(
+              "button",
+              { class: "ghost", onclick: () => tile.onExpand(), "aria-label": `Open ${this.cameraName()}` },
+              "⤢",
+            )
+          : h(
+              "button",
+              { class: "ghost", onclick: () => this.close(), "aria-label": "Close live view" },
+              "✕",
+            ),
       ),
       this.canvas,
       this.infoEl,
     )
+    if (tile) this.canvas.addEventListener("click", () => tile.onExpand())
+    this.markCamera()
     // Escape closes live view, as it closes the player.
     this.element.addEventListener("keydown", (e) => {
       if (e.key !== "Escape") return
@@ -144,8 +180,74 @@ export class LiveView {
         .catch(() => undefined)
       s.close()
     }
-    this.space.onLiveReply(undefined)
+    this.stopListening?.()
+    this.stopListening = undefined
     this.setState("idle")
+  }
+
+  /** Watches another of the home's cameras: the current session ends, one for that camera starts. */
+  switchCamera(camera: LiveCamera): void {
+    if (camera.id === this.camera?.id) return
+    const running = this.state !== "idle"
+    this.stop()
+    this.camera = camera
+    this.titleEl.textContent = this.title()
+    this.markCamera()
+    this.stats.cameraSwitches++
+    if (running) this.start()
+  }
+
+  private cameraName(): string {
+    return this.camera?.name ?? this.space.hubName
+  }
+
+  private title(): string {
+    return this.opts.tile ? this.cameraName() : `Live — ${this.cameraName()}`
+  }
+
+  private markCamera() {
+    if (this.camera) this.element.dataset.cameraId = this.camera.id
+    delete this.element.dataset.servedCamera
+  }
+
+  /** A select of the home's cameras, with two or more; empty otherwise. */
+  private picker(): HTMLElement {
+    const cameras = this.opts.cameras()
+    if (cameras.length < 2) return h("span", {})
+    const select = h(
+      "select",
+      {
+        class: "live-picker",
+        "data-testid": "live-camera",
+        "aria-label": "Camera",
+        onchange: () => {
+          const chosen = cameras.find((c) => c.id === select.value)
+          if (chosen) this.switchCamera(chosen)
+        },
+      },
+      ...cameras.map((c) => h("option", { value: c.id }, c.name)),
+    ) as HTMLSelectElement
+    select.value = this.camera?.id ?? cameras[0]!.id
+    return select
+  }
+
+  /** Full screen, in landscape where the phone allows it (Escape or the system's back leaves it). */
+  private fullscreenButton(): HTMLElement {
+    return h(
+      "button",
+      {
+        class: "ghost",
+        "data-testid": "live-fullscreen",
+        "aria-label": "Full screen",
+        onclick: () => {
+          void this.element
+            .requestFullscreen?.()
+            .then(() => (screen.orientation as { lock?: (o: string) => Promise<void> }).lock?.("landscape"))
+            .catch(() => undefined)
+        },
+      },
+      "⛶",
+    )
   }
 
   private async connect(startedAt: number) {
@@ -159,6 +261,9 @@ export class LiveView {
       // Fresh for every session: TURN credentials from signal expire.
       this.iceServers = await this.space.getIceServers().catch(() => this.iceServers ?? [])
       const offer = await session.createOffer(this.iceServers, this.canvas, {
+        onFrame: () => {
+          this.frames++
+        },
         onLive: () => {
           if (this.session === session) this.setState("live")
         },
@@ -175,7 +280,8 @@ export class LiveView {
           if (this.session === session) this.setState("live")
         },
       })
-      this.space.onLiveReply((reply) => {
+      this.stopListening?.()
+      this.stopListening = this.space.onLiveReply((reply) => {
         if (this.session === session) void this.onReply(session, reply)
       })
       session.armTimeout(answerTimeoutMs, "the hub did not answer")
@@ -183,6 +289,7 @@ export class LiveView {
         kind: "live-offer",
         sessionId: session.id,
         deviceId: this.space.deviceId as DeviceId,
+        ...(this.camera ? { cameraId: this.camera.id as CameraId } : {}),
         sdp: offer,
         issuedAt: Date.now(),
       })
@@ -210,6 +317,8 @@ export class LiveView {
     }
     this.setState("connecting")
     session.mark("answer")
+    // Which camera the hub serves, as it signed it: what the spec and the tile check.
+    this.element.dataset.servedCamera = reply.answer.cameraId
     try {
       session.armTimeout(connectTimeoutMs, "no connection to the hub")
       await session.accept(reply.answer.sdp, new FrameReceiver(reply.frameKey))
@@ -242,6 +351,7 @@ export class LiveView {
         kind: "live-offer",
         sessionId: session.id,
         deviceId: this.space.deviceId as DeviceId,
+        ...(this.camera ? { cameraId: this.camera.id as CameraId } : {}),
         sdp,
         issuedAt: Date.now(),
       })
@@ -295,279 +405,12 @@ export class LiveView {
     }
     if (this.state !== "live") return
     const latency = this.stats.lastLatencyMs
-    this.infoEl.textContent = `${this.stats.framesDecoded} frames${latency === undefined ? "" : ` · ${Math.round(latency)} ms behind the camera`}`
-    this.element.dataset.frames = String(this.stats.framesDecoded)
+    this.infoEl.textContent = `${this.frames} frames${latency === undefined ? "" : ` · ${Math.round(latency)} ms behind the camera`}`
+    this.element.dataset.frames = String(this.frames)
   }
-}
-
-interface SessionHandlers {
-  onLive: () => void
-  onFirstFrame: () => void
-  onDead: (why: string) => void
-  /** The channel was open but the path broke: repair it with an ICE restart. */
-  onPathLost: (why: string) => void
-  /** Video flows again after the path was lost. */
-  onRecovered: () => void
 }
 
 /** The Network Information API where the browser has it (Chromium on Android: Wi-Fi ↔ mobile data). */
 function connectionInfo(): EventTarget | undefined {
   return (navigator as { connection?: EventTarget }).connection
-}
-
-/** One attempt: a peer connection, its data channel, and the frames it brings. */
-class Session {
-  private pc: RTCPeerConnection | undefined
-  private decoder: LiveDecoder | undefined
-  private timer: ReturnType<typeof setTimeout> | undefined
-  private openedAtUs = Number.POSITIVE_INFINITY
-  private firstFrame = false
-  private closed = false
-  readonly phases: LiveStats["phases"][number] = {}
-  private decrypting: Promise<void> = Promise.resolve()
-  private handlers: SessionHandlers | undefined
-  /** The data channel opened once: from then on a broken path is repaired by ICE restarts. */
-  opened = false
-  restarting = false
-  restartStartedAt = 0
-  /** When the path to the hub was lost (reset once video flows again). */
-  pathLostAt: number | undefined
-  private iceServers: RTCIceServer[] = []
-
-  constructor(
-    readonly id: string,
-    private readonly startedAt: number,
-    private readonly stats: LiveStats,
-  ) {}
-
-  async createOffer(
-    iceServers: RTCIceServer[],
-    canvas: HTMLCanvasElement,
-    handlers: SessionHandlers,
-  ): Promise<string> {
-    this.handlers = handlers
-    this.iceServers = iceServers
-    // Only the servers signal handed out (none by default: no public STUN). "all": host and server-reflexive
-    // pairs win by ICE priority; the TURN relay is the fallback when the NATs allow nothing direct.
-    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: "all" })
-    this.pc = pc
-    const dc = pc.createDataChannel("live", { negotiated: true, id: 0, ordered: true })
-    dc.binaryType = "arraybuffer"
-    const reassembler = new FrameReassembler()
-    this.decoder = new LiveDecoder(
-      canvas,
-      (info) => this.onDecoded(info.timestampUs, info.decodedAtUs),
-      (message) => this.dead(message),
-    )
-    dc.onopen = () => {
-      this.opened = true
-      this.openedAtUs = nowUs()
-      this.mark("open")
-      this.armTimeout(stallTimeoutMs, "no video from the hub")
-      handlers.onLive()
-    }
-    dc.onclose = () => this.dead("the hub closed the connection")
-    dc.onmessage = (e: MessageEvent<ArrayBuffer>) => {
-      let frame: Uint8Array | undefined
-      try {
-        frame = reassembler.push(new Uint8Array(e.data))
-      } catch (err) {
-        this.dead(errorSentence(err))
-        return
-      }
-      if (frame) this.onFrame(frame)
-    }
-    pc.onconnectionstatechange = () => {
-      if (pc.connectionState === "closed") this.dead("connection closed")
-      else if (pc.connectionState === "failed") this.pathLost("connection failed")
-    }
-    pc.oniceconnectionstatechange = () => {
-      if (pc.iceConnectionState === "disconnected" || pc.iceConnectionState === "failed") {
-        this.pathLost(`path to the hub ${pc.iceConnectionState}`)
-      }
-    }
-    await pc.setLocalDescription(await pc.createOffer())
-    await this.gathered(pc)
-    const sdp = pc.localDescription?.sdp
-    if (!sdp) throw new Error("no offer")
-    return sdp
-  }
-
-  private receiver: FrameReceiver | undefined
-
-  async accept(answerSdp: string, receiver: FrameReceiver): Promise<void> {
-    this.receiver = receiver
-    await this.pc!.setRemoteDescription({ type: "answer", sdp: answerSdp })
-  }
-
-  /** An offer with new ICE credentials for the same peer connection. */
-  async restartOffer(): Promise<string> {
-    const pc = this.pc
-    if (!pc || this.closed) throw new Error("no connection to restart")
-    this.restarting = true
-    this.restartStartedAt = performance.now()
-    await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }))
-    await this.gathered(pc)
-    const sdp = pc.localDescription?.sdp
-    if (!sdp) throw new Error("no offer")
-    return sdp
-  }
-
-  async acceptRestart(answerSdp: string): Promise<void> {
-    const pc = this.pc
-    if (!pc || this.closed || pc.signalingState !== "have-local-offer") return // a stale answer
-    await pc.setRemoteDescription({ type: "answer", sdp: answerSdp })
-  }
-
-  /** Direct or relayed, from the selected candidate pair; undefined before one is selected. */
-  async path(): Promise<{ path: LivePath; pair: string } | undefined> {
-    const pc = this.pc
-    if (!pc || this.closed) return undefined
-    const report = await pc.getStats()
-    let pairId: string | undefined
-    report.forEach((s: { type: string; selectedCandidatePairId?: string }) => {
-      if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId
-    })
-    const pair = pairId
-      ? (report.get(pairId) as { localCandidateId: string; remoteCandidateId: string } | undefined)
-      : undefined
-    if (!pair) return undefined
-    const type = (id: string) => (report.get(id) as { candidateType?: string } | undefined)?.candidateType
-    const [local, remote] = [type(pair.localCandidateId), type(pair.remoteCandidateId)]
-    return {
-      path: local === "relay" || remote === "relay" ? "relayed" : "direct",
-      pair: `${local ?? "?"}→${remote ?? "?"}`,
-    }
-  }
-
-  private pathLost(why: string) {
-    if (this.closed) return
-    if (this.opened) this.handlers?.onPathLost(why)
-    else this.dead(why)
-  }
-
-  /** Frames received but not yet decoded, and when each arrived (by header timestamp). */
-  private backlog = 0
-  private readonly arrivals = new Map<number, number>()
-  private skipToKeyframe = false
-
-  private onFrame(bytes: Uint8Array) {
-    const receiver = this.receiver
-    if (!receiver) return
-    const arrivedUs = nowUs()
-    this.backlog++
-    // Decrypt in arrival order: the receiver refuses a sequence number below the last one it accepted.
-    this.decrypting = this.decrypting.then(async () => {
-      if (this.closed) return
-      try {
-        const frame = await receiver.open(bytes)
-        // A phone that cannot decode as fast as frames come (a slow phone, a busy tab) skips to the next
-        // keyframe instead of falling further behind; the hub does the same when the network backs up.
-        // Not while the cached GOP is decoded: that burst is expected, and skipping would freeze the picture.
-        const catchingUp = this.phases.catchUpDone === undefined
-        if (!catchingUp && this.backlog > maxBacklogFrames && !frame.keyframe) this.skipToKeyframe = true
-        if (frame.keyframe) this.skipToKeyframe = false
-        if (this.skipToKeyframe) {
-          this.backlog--
-          this.stats.framesSkipped++
-          return
-        }
-        this.arrivals.set(Number(frame.timestampUs), arrivedUs)
-        this.decoder?.decode(frame.data, frame.keyframe, Number(frame.timestampUs))
-      } catch (err) {
-        this.backlog--
-        this.dead(`A frame was refused. ${errorSentence(err)}`)
-      }
-    })
-  }
-
-  private onDecoded(timestampUs: number, decodedAtUs: number) {
-    if (this.closed) return
-    this.backlog = Math.max(0, this.backlog - 1)
-    const arrivedUs = this.arrivals.get(timestampUs) ?? decodedAtUs
-    this.arrivals.delete(timestampUs)
-    this.stats.framesDecoded++
-    if (!this.firstFrame) {
-      this.firstFrame = true
-      this.stats.startupMs.push(performance.now() - this.startedAt)
-      this.mark("firstFrame")
-      this.handlers?.onFirstFrame()
-    }
-    if (this.restarting || this.pathLostAt !== undefined) {
-      this.restarting = false
-      this.pathLostAt = undefined
-      this.handlers?.onRecovered()
-    }
-    this.armTimeout(stallTimeoutMs, "no video from the hub")
-    if (timestampUs < this.openedAtUs) {
-      this.stats.catchUpFrames++
-      return
-    }
-    if (this.phases.catchUpDone === undefined) this.mark("catchUpDone")
-    this.stats.lastLatencyMs = (decodedAtUs - timestampUs) / 1000
-    if (this.stats.samples.length >= 20_000) this.stats.samples.shift()
-    this.stats.samples.push([timestampUs, decodedAtUs, arrivedUs])
-  }
-
-  mark(phase: keyof LiveStats["phases"][number]) {
-    this.phases[phase] ??= Math.round(performance.now() - this.startedAt)
-  }
-
-  /** `restart`: when it fires, try an ICE restart (once the channel has opened) instead of giving up. */
-  armTimeout(ms: number, why: string, restart = this.opened) {
-    if (this.closed) return
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = setTimeout(() => {
-      if (restart) {
-        this.restarting = false
-        this.pathLost(why)
-      } else this.dead(why)
-    }, ms)
-  }
-
-  private dead(why: string) {
-    if (this.closed) return
-    this.handlers?.onDead(why)
-  }
-
-  private gathered(pc: RTCPeerConnection): Promise<void> {
-    if (pc.iceGatheringState === "complete") return Promise.resolve()
-    // With a TURN server, wait for a relay candidate: behind a symmetric NAT it is the only way in, and the
-    // hub must know it to let the relay forward to this phone. With a STUN server, wait for the
-    // server-reflexive one too: it is what hole punching needs, and an offer sent without it (it may come
-    // after the relay candidate) would leave the phone relayed for the whole session.
-    const urls = this.iceServers.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]))
-    const wanted = new Set<RTCIceCandidateType>([
-      ...(urls.some((u) => /^turns?:/i.test(u)) ? (["relay"] as const) : []),
-      ...(urls.some((u) => /^(stun|turn):/i.test(u)) ? (["srflx"] as const) : []),
-    ])
-    const wantRelay = wanted.has("relay")
-    return new Promise((resolve) => {
-      // Host candidates come within milliseconds; Chromium's "complete" can take much longer (mDNS names).
-      // Wait for it at most 1 s, and at most 40 ms after the first candidate: the hub also learns this
-      // phone's address from its connectivity checks (a peer-reflexive candidate).
-      let timer = setTimeout(resolve, wantRelay ? relayGatherMs : 1000)
-      pc.addEventListener("icecandidate", (e) => {
-        if (!e.candidate) return
-        if (e.candidate.type) wanted.delete(e.candidate.type)
-        if (wantRelay && wanted.size > 0) return
-        clearTimeout(timer)
-        timer = setTimeout(resolve, 40)
-      })
-      pc.addEventListener("icegatheringstatechange", () => {
-        if (pc.iceGatheringState === "complete") {
-          clearTimeout(timer)
-          resolve()
-        }
-      })
-    })
-  }
-
-  close() {
-    if (this.closed) return
-    this.closed = true
-    if (this.timer) clearTimeout(this.timer)
-    this.decoder?.close()
-    this.pc?.close()
-  }
 }
