@@ -14,6 +14,7 @@ import {
   phoneLaunchOptions,
   removeDir,
   repoRoot,
+  startSignal,
   tempDir,
   type ManagedProcess,
 } from "./support/harness.ts"
@@ -46,19 +47,9 @@ test("a grid shows every camera live; a tile opens one; the picker switches came
     JSON.stringify({ cameras: [camera("front-door", "Front door"), camera("garden", "Garden")] }),
   )
   try {
-    const signal = netns.startTs("signal", [
-      "signal/src/server.ts",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--data-dir",
-      signalDir,
-      "--web-root",
-      join(repoRoot, "web/dist"),
-    ])
-    procs.push(signal)
-    const signalUrl = (await signal.waitForLine(/signal listening on (http:\/\/\S+)/))[1]!
+    const signal = await startSignal(signalDir, { start: netns.startTs })
+    procs.push(signal.proc)
+    const signalUrl = signal.url
     const hub = netns.startTs("hub", [
       "hub/src/cli.ts",
       "start",

@@ -14,6 +14,7 @@ import {
   phoneLaunchOptions,
   removeDir,
   repoRoot,
+  startSignal,
   tempDir,
   type ManagedProcess,
 } from "./support/harness.ts"
@@ -57,19 +58,9 @@ test("live view decodes frames peer to peer, survives a hub restart, and signal 
       "10",
     ])
   try {
-    const signal = netns.startTs("signal", [
-      "signal/src/server.ts",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--data-dir",
-      signalDir,
-      "--web-root",
-      join(repoRoot, "web/dist"),
-    ])
-    procs.push(signal)
-    const signalPort = (await signal.waitForLine(/signal listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]!
+    const signal = await startSignal(signalDir, { start: netns.startTs })
+    procs.push(signal.proc)
+    const signalPort = signal.port
     const proxy = netns.startTs("proxy", ["e2e/support/netnsProxy.ts", signalPort, capturePath])
     procs.push(proxy)
     const signalUrl = (await proxy.waitForLine(/proxy listening on (http:\/\/\S+)/))[1]!

@@ -11,15 +11,8 @@ import { readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { expect, test } from "@playwright/test"
 import WebSocket from "ws"
-import { pairByLink, ManagedProcess, removeDir, repoRoot, startHub, tempDir } from "./support/harness.ts"
-import {
-  closeNotifications,
-  launchInspectablePhone,
-  pushDeliverer,
-  shownNotifications,
-  startCapturingRelay,
-  startPushSignal,
-} from "./support/push.ts"
+import { pairByLink, repoRoot, startHub } from "./support/harness.ts"
+import { closeNotifications, pushDeliverer, shownNotifications, startPushHousehold } from "./support/push.ts"
 
 /**
  * Runs `expression` in the phone's running service worker. Playwright keeps no handle on a worker that
@@ -62,17 +55,8 @@ test.setTimeout(300_000)
 test("a clip's push shows the decrypted notification with its picture, and tapping it opens the clip", async () => {
   // Arrange: one clip every 40 s, so the phone is still in the clip's epoch when its push is delivered (a
   // later clip's commit would move it past, and the worker would rightly fall back to the generic text).
-  const signalDir = await tempDir("signal")
-  const hubDir = await tempDir("hub")
-  const profile = await tempDir("profile")
-  const procs: ManagedProcess[] = []
-  const signal = await startPushSignal(signalDir)
-  procs.push(signal.proc)
-  const relay = await startCapturingRelay(signal.url)
-  const hub = await startHub({ signalUrl: relay.url, dataDir: hubDir, cycleSeconds: 40 })
-  procs.push(hub)
-  const context = await launchInspectablePhone(profile)
-  await context.grantPermissions(["notifications"], { origin: relay.url })
+  const home = await startPushHousehold({ cycleSeconds: 40 })
+  const { relay, hub, context, profile, hubDir } = home
   try {
     const app = context.pages()[0] ?? (await context.newPage())
     await pairByLink(hub, app)
@@ -176,7 +160,7 @@ test("a clip's push shows the decrypted notification with its picture, and tappi
     const posted = relay.payloads.length
     const clipsBefore = await probe.getByTestId("event").count()
     const quiet = await startHub({ signalUrl: relay.url, dataDir: hubDir, cycleSeconds: 10, configPath })
-    procs.push(quiet)
+    home.track(quiet)
     await quiet.waitForLine(/Clip: motion at Front door/, 90_000)
     // Assert: the clip reaches the phone, and no push was posted for it (the hub posts right after delivery).
     await expect
@@ -185,9 +169,6 @@ test("a clip's push shows the decrypted notification with its picture, and tappi
     await new Promise((resolve) => setTimeout(resolve, 3000))
     expect(relay.payloads.length, "a push for a label the camera does not notify for").toBe(posted)
   } finally {
-    await context.close()
-    for (const p of procs.reverse()) await p.stop()
-    relay.server.close()
-    await Promise.all([signalDir, hubDir, profile].map(removeDir))
+    await home.close()
   }
 })

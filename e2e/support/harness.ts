@@ -83,20 +83,27 @@ export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `vigil-e2e-${prefix}-`))
 }
 
-export async function startSignal(dataDir: string): Promise<{ proc: ManagedProcess; url: string }> {
-  const proc = startTs("signal", [
+/** Starts a TypeScript entry point as a managed process (here, or inside a network namespace). */
+export type StartTs = (name: string, args: string[]) => ManagedProcess
+
+/**
+ * Signal on 127.0.0.1 with a fresh port, serving the built PWA. `start` runs it elsewhere (a network
+ * namespace's `startTs`); `extraArgs` adds flags (`--config FILE`).
+ */
+export async function startSignal(
+  dataDir: string,
+  opts: { start?: StartTs; extraArgs?: string[] } = {},
+): Promise<{ proc: ManagedProcess; url: string; port: string }> {
+  const args = ["--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir]
+  const proc = (opts.start ?? startTs)("signal", [
     "signal/src/server.ts",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--data-dir",
-    dataDir,
+    ...args,
     "--web-root",
     join(repoRoot, "web/dist"),
+    ...(opts.extraArgs ?? []),
   ])
-  const m = await proc.waitForLine(/signal listening on (http:\/\/\S+)/)
-  return { proc, url: m[1]! }
+  const m = await proc.waitForLine(/signal listening on (http:\/\/127\.0\.0\.1:(\d+))/)
+  return { proc, url: m[1]!, port: m[2]! }
 }
 
 export async function startHub(opts: {

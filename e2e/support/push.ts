@@ -3,26 +3,72 @@
  * payload travels the last leg through DevTools (`ServiceWorker.deliverPushMessage`): the very payload the
  * hub posted to signal, taken off the wire by a byte-for-byte TCP relay between the hub and signal.
  */
-import { spawn } from "node:child_process"
 import { writeFile } from "node:fs/promises"
 import { createConnection, createServer, type Server } from "node:net"
 import { join } from "node:path"
 import { chromium, expect, type BrowserContext, type Page } from "@playwright/test"
-import { ManagedProcess, phoneLaunchOptions, repoRoot } from "./harness.ts"
+import {
+  phoneLaunchOptions,
+  removeDir,
+  startHub,
+  startSignal,
+  tempDir,
+  type ManagedProcess,
+} from "./harness.ts"
 
 /** Signal with Web Push enabled the way an operator does it: `pushHosts` in a --config file. */
 export async function startPushSignal(dataDir: string): Promise<{ proc: ManagedProcess; url: string }> {
   const config = join(dataDir, "config.json")
   await writeFile(config, JSON.stringify({ pushHosts: ["push.example"] }))
-  const args = ["--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir, "--config", config]
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", "signal/src/server.ts", ...args, "--web-root", join(repoRoot, "web/dist")],
-    { cwd: repoRoot, env: { ...process.env, LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "pipe"] },
-  )
-  const proc = new ManagedProcess("signal", child)
-  const m = await proc.waitForLine(/signal listening on (http:\/\/\S+)/)
-  return { proc, url: m[1]! }
+  return startSignal(dataDir, { extraArgs: ["--config", config] })
+}
+
+/**
+ * A household whose pushes can be read off the wire: signal with push, the capturing relay in front of it,
+ * a hub behind that relay (`hubConfig`: its config file's JSON), and an inspectable phone allowed to show
+ * notifications. `close` undoes it all.
+ */
+export async function startPushHousehold(opts: { cycleSeconds: number; hubConfig?: object }) {
+  const dirs = {
+    signal: await tempDir("signal"),
+    hub: await tempDir("hub"),
+    profile: await tempDir("profile"),
+  }
+  const procs: ManagedProcess[] = []
+  const signal = await startPushSignal(dirs.signal)
+  procs.push(signal.proc)
+  const relay = await startCapturingRelay(signal.url)
+  let configPath: string | undefined
+  if (opts.hubConfig) {
+    configPath = join(dirs.hub, "hub.json")
+    await writeFile(configPath, JSON.stringify(opts.hubConfig))
+  }
+  const hub = await startHub({
+    signalUrl: relay.url,
+    dataDir: dirs.hub,
+    cycleSeconds: opts.cycleSeconds,
+    configPath,
+  })
+  procs.push(hub)
+  const context = await launchInspectablePhone(dirs.profile)
+  await context.grantPermissions(["notifications"], { origin: relay.url })
+  return {
+    relay,
+    hub,
+    context,
+    profile: dirs.profile,
+    hubDir: dirs.hub,
+    /** A process started later (another hub) that `close` must stop too. */
+    track(proc: ManagedProcess) {
+      procs.push(proc)
+    },
+    async close() {
+      await context.close()
+      for (const p of procs.reverse()) await p.stop()
+      relay.server.close()
+      await Promise.all(Object.values(dirs).map(removeDir))
+    },
+  }
 }
 
 /**
