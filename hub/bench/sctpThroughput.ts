@@ -240,7 +240,9 @@ async function throughput(
   const { pc, dc } = await connect(Pc, receiver, count * size, loopback)
   const body = message(size, 0, false, 0)
   dc.bufferedAmountLowThreshold = 512 * 1024
+  const cpu0 = process.cpuUsage()
   const start = now()
+  const stopTrace = trace(pc, `${size / 1024} KiB`)
   for (let i = 0; i < count; i++) {
     if (dc.bufferedAmount > 1024 * 1024)
       await new Promise<void>((resolve) => {
@@ -252,11 +254,34 @@ async function throughput(
     dc.send(body)
   }
   const r = await receiver.result()
+  const cpu = process.cpuUsage(cpu0)
+  stopTrace()
   await pc.close()
   await receiver.close()
   return {
+    sender_cpu_percent: round((cpu.user + cpu.system) / 10 / (r.last - start)),
     mb_per_s: round((count * size) / 1e6 / ((r.last - start) / 1000)),
     seconds: round((r.last - start) / 1000),
+  }
+}
+
+/** With --trace: werift's congestion state every 5 ms (cwnd, bytes in flight, peer window, queued chunks). */
+function trace(pc: WeriftPc, label: string) {
+  if (!values.trace) return () => {}
+  type SctpState = Record<"cwnd" | "flightSize" | "peerAdvertisedRwnd" | "rto", number> &
+    Record<"outboundQueue" | "sentQueue", unknown[]>
+  const sctp = (pc.sctpTransport as unknown as { sctp: SctpState }).sctp
+  const t0 = now()
+  const lines: string[] = []
+  const timer = setInterval(() => {
+    lines.push(
+      `${Math.round(now() - t0)}ms cwnd ${sctp.cwnd} flight ${sctp.flightSize} rwnd ${sctp.peerAdvertisedRwnd} ` +
+        `queued ${sctp.outboundQueue.length} sent ${sctp.sentQueue.length} rto ${sctp.rto}`,
+    )
+  }, 5)
+  return () => {
+    clearInterval(timer)
+    process.stderr.write(`trace ${label}:\n${lines.filter((_, i) => i % 4 === 0).join("\n")}\n`)
   }
 }
 
@@ -282,6 +307,8 @@ async function live720p(Pc: typeof WeriftPc, receiver: Receiver, loopback: boole
   const stream = frameSizes(seconds * 30 + 30).slice(30) // continues the GOP: next keyframe at frame 30
   const total = [...burst, ...stream].reduce((a, b) => a + Math.max(b, headerBytes), 0)
   const { pc, dc } = await connect(Pc, receiver, total, loopback)
+  const stopTrace = trace(pc, "720p30")
+  setTimeout(stopTrace, 400)
   const t0 = now()
   burst.forEach((size, i) => sendFrame(dc, i, size))
   for (let i = 0; i < stream.length; i++) {
@@ -326,6 +353,7 @@ const { values } = parseArgs({
     werift: { type: "string", default: "werift" },
     peers: { type: "string", default: "werift,chromium" },
     mb: { type: "string", default: "8" },
+    trace: { type: "boolean", default: false },
   },
 })
 let peers = values.peers.split(",")
