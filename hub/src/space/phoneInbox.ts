@@ -120,7 +120,9 @@ export class PhoneInbox {
         if (!(err instanceof VigilError)) throw err
         this.log.warn({ err: describe(err), from, seq }, "refused a message in the hub mailbox")
       }
-      if (request && !this.liveLimit.take(from, Date.now())) {
+      // Offers cost a commit each (a fresh epoch for the stream's key); closing a session costs nothing, so
+      // it takes no token (a grid of cameras, closed and opened again, stays within the limit).
+      if (request?.kind === "live-offer" && !this.liveLimit.take(from, Date.now())) {
         this.log.warn({ from, seq }, "a phone asks for live view too often; request dropped")
         request = undefined
       }
