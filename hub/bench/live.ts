@@ -30,6 +30,7 @@ import { AnnexBSplitter } from "../src/capture/annexB.ts"
 import { LiveService } from "../src/live/liveService.ts"
 import { createLogger } from "../src/log.ts"
 import { HubSpace } from "../src/space/hubSpace.ts"
+import { rerunInNetns } from "./inNetns.ts"
 
 const root = new URL("../..", import.meta.url).pathname
 const { values } = parseArgs({
@@ -59,16 +60,7 @@ if (!process.env.VIGIL_BENCH_NETNS) {
     { cwd: root, stdio: "inherit" },
   )
   if (build.status !== 0) process.exit(1)
-  const { createNetns } = await import("../../e2e/support/netns.ts")
-  const netns = createNetns()
-  const child = spawn(
-    "ip",
-    ["netns", "exec", netns.name, process.execPath, "--import", "tsx", ...process.argv.slice(1)],
-    { cwd: root, stdio: "inherit", env: { ...process.env, VIGIL_BENCH_NETNS: netns.name } },
-  )
-  const code = await new Promise<number>((resolve) => child.on("exit", (c) => resolve(c ?? 1)))
-  netns.destroy()
-  process.exit(code)
+  await rerunInNetns()
 }
 
 // ── Inside the namespace ──────────────────────────────────────────────────────────────────────────────────

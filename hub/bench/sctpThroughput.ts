@@ -19,7 +19,7 @@
  * --werift spec[,spec] (module specifiers or paths), --peers werift,chromium, --mb N (per throughput run, 8),
  * --tests throughput_16k,throughput_64k,live_720p30, --trace (werift's cwnd and queues every 5 ms, to stderr).
  */
-import { fork, spawn, spawnSync } from "node:child_process"
+import { fork, spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { cpus } from "node:os"
 import { isAbsolute, join } from "node:path"
@@ -27,6 +27,7 @@ import { pathToFileURL } from "node:url"
 import { parseArgs } from "node:util"
 import type { RTCPeerConnection as WeriftPc } from "werift"
 import { liveRtcConfig } from "../src/live/rtcConfig.ts"
+import { rerunInNetns } from "./inNetns.ts"
 
 const root = new URL("../..", import.meta.url).pathname
 const now = () => performance.timeOrigin + performance.now()
@@ -374,16 +375,7 @@ let peers = values.peers.split(",")
 const rootOk = process.getuid?.() === 0 && spawnSync("ip", ["-V"]).status === 0
 if (peers.includes("chromium") && !process.env.VIGIL_BENCH_NETNS) {
   if (rootOk) {
-    const { createNetns } = await import("../../e2e/support/netns.ts")
-    const netns = createNetns()
-    const child = spawn(
-      "ip",
-      ["netns", "exec", netns.name, process.execPath, "--import", "tsx", ...process.argv.slice(1)],
-      { cwd: root, stdio: "inherit", env: { ...process.env, VIGIL_BENCH_NETNS: netns.name } },
-    )
-    const code = await new Promise<number>((resolve) => child.on("exit", (c) => resolve(c ?? 1)))
-    netns.destroy()
-    process.exit(code)
+    await rerunInNetns()
   }
   process.stderr.write(
     "werift→Chromium needs root and iproute2 (a network namespace); running werift→werift only\n",

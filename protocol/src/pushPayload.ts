@@ -24,7 +24,7 @@ import { webCryptoAead } from "./aead.ts"
 import { concatBytes, fromBase64Url, randomBytes, toBase64Url, toHex, utf8 } from "./bytes.ts"
 import { CodecError, CryptoError } from "./errors.ts"
 import { bucketLength } from "./lengthBuckets.ts"
-import { cameraStates, eventLabels } from "./hubMessages.ts"
+import { cameraStatusSchema, eventLabels } from "./hubMessages.ts"
 import type { CameraId, ClipId, SpaceId } from "./ids.ts"
 import { parseEnvelopeBody, signEnvelope, splitEnvelope, verifyEnvelope } from "./signedEnvelope.ts"
 import type { SpaceSession } from "./spaceSession.ts"
@@ -61,14 +61,7 @@ const clipNoticeSchema = z.strictObject({
 })
 
 /** A camera went offline or came back (hubMessages.ts `camera-status`). */
-const cameraNoticeSchema = z.strictObject({
-  kind: z.literal("camera-status"),
-  spaceId: hex(32),
-  cameraId: z.string().min(1).max(64),
-  cameraName: z.string().min(1).max(128),
-  state: z.enum(cameraStates),
-  since: z.number().int().nonnegative(),
-})
+const cameraNoticeSchema = cameraStatusSchema.omit({ seq: true })
 
 export const pushNoticeSchema = z.discriminatedUnion("kind", [clipNoticeSchema, cameraNoticeSchema])
 
