@@ -16,21 +16,32 @@ import { DevicesView } from "./features/devices/devicesView.ts"
 import { AddCameraView } from "./features/pairing/addCameraView.ts"
 import { confirmReplacePairing } from "./features/pairing/replacePairingDialog.ts"
 import { watchClipLinks } from "./features/notifications/clipLinks.ts"
+import { sharePushWithHomes } from "./features/notifications/pushSubscription.ts"
 import { settingsPanel } from "./features/settings/settingsPanel.ts"
 import { defaultSignalUrl } from "./features/settings/signalOrigin.ts"
 import { updatePrompt, watchForUpdates } from "./features/settings/updatePrompt.ts"
 import { PhoneSpace } from "./space/phoneSpace.ts"
 import { LocalStore, type EventRecord } from "./store/db.ts"
+import { addHomeDb, listHomeDbs, removeHomeDb } from "./store/homes.ts"
 import { h } from "./ui/dom.ts"
 import { errorSentence } from "./ui/errorText.ts"
 
 const root = document.getElementById("app") as HTMLElement
 
-interface AppState {
+/** One home on this phone: its own store (database), space and timeline (store/homes.ts). */
+interface Home {
+  db: string
   store: LocalStore
   space: PhoneSpace | undefined
   /** The events timeline and clip player (web/src/features/events, web/src/features/player). */
   events: EventsFeature
+}
+
+interface AppState {
+  /** Every home on this phone, the first paired first. */
+  homes: Home[]
+  /** The home on screen. */
+  home: Home
   error: string | undefined
   updateReady: (() => void) | undefined
   live: LiveView | LiveGrid | undefined
@@ -43,11 +54,20 @@ let support: BrowserSupport
 async function start() {
   support = checkBrowserSupport(globalThis)
   if (support.kind === "blocked") return showUnsupportedScreen(root, support.blocker)
-  const store = await LocalStore.open()
+  const homes: Home[] = []
+  for (const db of await listHomeDbs()) {
+    const home = await openHome(db)
+    // A further home whose pairing never got as far as a saved space is forgotten.
+    if (homes.length > 0 && !(await home.store.get("space"))) {
+      home.store.close()
+      await removeHomeDb(db)
+      continue
+    }
+    homes.push(home)
+  }
   app = {
-    store,
-    space: undefined,
-    events: new EventsFeature(store, () => app.space),
+    homes,
+    home: homes[0]!,
     error: undefined,
     updateReady: undefined,
     live: undefined,
@@ -68,16 +88,67 @@ async function start() {
   if (pairCode) {
     history.replaceState(null, "", location.pathname)
     await pairWith(pairCode)
-  } else {
-    app.space = await PhoneSpace.load(store, refresh)
-    if (app.space) void app.space.run()
+  }
+  for (const home of app.homes) {
+    home.space ??= await PhoneSpace.load(home.store, refresh)
+    if (home.space) void home.space.run()
   }
   await refresh()
-  watchClipLinks(async (clipId) => {
-    const event = app.space ? await app.store.getEvent(clipId) : undefined
-    if (event) void play(event)
-    return event !== undefined
+  // A pairing link opened while the app is open in this tab (only the fragment changes: no reload).
+  addEventListener("hashchange", () => {
+    const code = new URLSearchParams(location.hash.slice(1)).get("pair")
+    if (!code) return
+    history.replaceState(null, "", location.pathname)
+    void pairWith(code).then(refresh)
   })
+  watchClipLinks(async (clipId) => {
+    // The clip may be another home's (a notification names the home): switch to it.
+    for (const home of app.homes) {
+      const event = home.space ? await home.store.getEvent(clipId) : undefined
+      if (!event) continue
+      if (home !== app.home) await switchHome(home)
+      void play(event)
+      return true
+    }
+    return false
+  })
+}
+
+async function openHome(db: string): Promise<Home> {
+  const store = await LocalStore.open(db)
+  const home: Home = { db, store, space: undefined, events: new EventsFeature(store, () => home.space) }
+  return home
+}
+
+/** Shows another home: its timeline, devices and live view (a running live view ends). */
+async function switchHome(home: Home) {
+  if (home === app.home) return
+  app.live?.stop()
+  app.live = undefined
+  app.home = home
+  devicesView.reset()
+  await refresh()
+}
+
+/** The home switcher in the header, with two homes or more. */
+function homeSwitcher(): HTMLElement | null {
+  const paired = app.homes.filter((home) => home.space)
+  if (paired.length < 2) return null
+  const select = h(
+    "select",
+    {
+      class: "home-switcher",
+      "data-testid": "home-switcher",
+      "aria-label": "Home",
+      onchange: () => {
+        const chosen = paired.find((home) => home.db === select.value)
+        if (chosen) void switchHome(chosen)
+      },
+    },
+    ...paired.map((home) => h("option", { value: home.db }, home.space!.hubName)),
+  ) as HTMLSelectElement
+  select.value = app.home.db
+  return select
 }
 
 function registerServiceWorker() {
@@ -98,25 +169,37 @@ function registerServiceWorker() {
 async function pairWith(code: string) {
   try {
     const invite = decodeInvite(code)
+    // A link for a home this phone already has: show that home.
+    for (const home of app.homes) {
+      if ((await home.store.get("space"))?.hubKey !== toBase64(invite.hubKey)) continue
+      await switchHome(home)
+      app.error = `This phone is already paired with ${invite.hubName}.`
+      return
+    }
     // A link never replaces this phone's home on its own (issue 14, finding 4): the user is asked, with
-    // both homes named, and keeping the current one is the default.
-    const current = await app.store.get("space")
+    // both homes named; keeping the current one is the default, adding the new one beside it an option.
+    const current = await app.home.store.get("space")
     if (current) {
       const next = { hubName: invite.hubName, hubKey: toBase64(invite.hubKey), signal: invite.signal }
-      const device = await app.store.get("device")
+      const device = await app.home.store.get("device")
       const here = { ...current, signal: device?.signalUrl ?? "" }
-      if (!(await confirmReplacePairing(here, next))) {
-        if (!app.space) {
-          app.space = await PhoneSpace.load(app.store, refresh)
-          if (app.space) void app.space.run()
-        }
+      const choice = await confirmReplacePairing(here, next)
+      if (choice === "add") {
+        const home = await openHome(await addHomeDb())
+        home.space = await PhoneSpace.pair(home.store, invite, refresh)
+        app.homes.push(home)
+        void home.space.run()
+        void sharePushWithHomes().catch(() => undefined)
+        await switchHome(home)
+        app.error = undefined
         return
       }
+      if (choice === "keep") return
     }
-    app.space?.stop()
-    app.space = await PhoneSpace.pair(app.store, invite, refresh, undefined, { replace: !!current })
+    app.home.space?.stop()
+    app.home.space = await PhoneSpace.pair(app.home.store, invite, refresh, undefined, { replace: !!current })
     app.error = undefined
-    void app.space.run()
+    void app.home.space.run()
   } catch (err) {
     app.error =
       err instanceof VigilError && err.code === "ALREADY_PAIRED"
@@ -126,16 +209,16 @@ async function pairWith(code: string) {
 }
 
 async function refresh() {
-  await app.events.update()
+  await app.home.events.update()
   render()
 }
 
 function play(event: EventRecord) {
-  return app.events.play(event)
+  return app.home.events.play(event)
 }
 
 /** The home's cameras as the hub's roster names them (none before a roster came: the hub picks). */
-const liveCameras = (): LiveCamera[] => app.space?.cameras() ?? []
+const liveCameras = (): LiveCamera[] => app.home.space?.cameras() ?? []
 
 const liveClosed = () => {
   app.live = undefined
@@ -147,9 +230,9 @@ const liveClosed = () => {
  * a time, its element kept across renders so the canvas keeps its picture.
  */
 function openLive(camera = liveCameras()[0]) {
-  if (!app.space || (support.kind === "supported" && !support.live)) return
+  if (!app.home.space || (support.kind === "supported" && !support.live)) return
   app.live?.stop()
-  const live = new LiveView(app.space, { camera, cameras: liveCameras, onClose: liveClosed })
+  const live = new LiveView(app.home.space, { camera, cameras: liveCameras, onClose: liveClosed })
   app.live = live
   live.start()
   render()
@@ -158,9 +241,9 @@ function openLive(camera = liveCameras()[0]) {
 /** Every camera at once (liveGrid.ts); a tile opens its camera alone. */
 function openGrid() {
   const cameras = liveCameras()
-  if (!app.space || cameras.length < 2 || (support.kind === "supported" && !support.live)) return
+  if (!app.home.space || cameras.length < 2 || (support.kind === "supported" && !support.live)) return
   app.live?.stop()
-  const grid = new LiveGrid(app.space, cameras, {
+  const grid = new LiveGrid(app.home.space, cameras, {
     onExpand: (camera) => openLive(camera),
     onClose: liveClosed,
   })
@@ -187,7 +270,7 @@ function liveButton() {
 }
 
 function statusChip() {
-  const status = app.space?.status
+  const status = app.home.space?.status
   if (!status) return h("span", { class: "chip" }, "Not paired")
   const text = {
     "waiting-for-hub": "Pairing…",
@@ -205,19 +288,19 @@ let addCamera: AddCameraView | undefined
 let joinLink: JoinLink | undefined
 /** The Devices screen (web/src/features/devices). */
 const devicesView = new DevicesView(
-  () => app.space,
+  () => app.home.space,
   () => render(),
 )
 
 function addCameraCard() {
   addCamera ??= new AddCameraView({
     signalUrl: defaultSignalUrl(),
-    store: app.store,
+    store: app.home.store,
     join: joinLink,
     onPaired: () => void openPairedSpace(),
     onPairCode: async (code) => {
       await pairWith(code)
-      if (app.space) {
+      if (app.home.space) {
         addCamera?.close()
         addCamera = undefined
       }
@@ -230,8 +313,8 @@ function addCameraCard() {
 async function openPairedSpace() {
   addCamera?.close()
   addCamera = undefined
-  app.space = await PhoneSpace.load(app.store, refresh)
-  if (app.space) void app.space.run()
+  app.home.space = await PhoneSpace.load(app.home.store, refresh)
+  if (app.home.space) void app.home.space.run()
   await refresh()
 }
 
@@ -243,32 +326,32 @@ const focusReturn: Record<string, string> = {
 
 function render() {
   const closing = focusReturn[document.activeElement?.getAttribute("aria-label") ?? ""]
-  const status = app.space?.status.kind
+  const status = app.home.space?.status.kind
   const body: (Node | null)[] = [browserLimitsNotice(support)]
   if (app.updateReady) {
     body.push(updatePrompt(app.updateReady))
   }
   if (app.error) body.push(h("p", { class: "error", role: "alert" }, app.error))
-  if (!app.space) body.push(addCameraCard())
+  if (!app.home.space) body.push(addCameraCard())
   else if (status === "waiting-for-hub") {
     body.push(
       h(
         "section",
         { class: "card", "data-testid": "pairing-wait" },
-        h("h2", {}, `Pairing with ${app.space.hubName}…`),
+        h("h2", {}, `Pairing with ${app.home.space.hubName}…`),
         h("p", { class: "muted" }, "Waiting for the hub to let this phone in. Keep this page open."),
       ),
     )
-  } else if (app.space.status.kind === "repairing") {
+  } else if (app.home.space.status.kind === "repairing") {
     body.push(
       h(
         "section",
         { class: "card", "data-testid": "repairing" },
-        h("h2", {}, `Reconnecting to ${app.space.hubName}…`),
+        h("h2", {}, `Reconnecting to ${app.home.space.hubName}…`),
         h(
           "p",
           { class: "muted" },
-          `This phone fell out of step (${app.space.status.reason}); the hub is letting it back in.`,
+          `This phone fell out of step (${app.home.space.status.reason}); the hub is letting it back in.`,
         ),
       ),
     )
@@ -285,8 +368,8 @@ function render() {
     body.push(app.live?.element ?? liveButton())
     body.push(devicesView.render())
     body.push(
-      h("h2", { class: "section-title", "data-testid": "paired-with" }, `Events — ${app.space.hubName}`),
-      app.events.element,
+      h("h2", { class: "section-title", "data-testid": "paired-with" }, `Events — ${app.home.space.hubName}`),
+      app.home.events.element,
     )
   }
   root.replaceChildren(
@@ -295,13 +378,14 @@ function render() {
       { class: "top" },
       h("img", { src: "/icons/icon-192.png", alt: "", width: "28", height: "28" }),
       h("h1", {}, "Vigil"),
+      homeSwitcher(),
       statusChip(),
     ),
     h("main", {}, ...body, settingsPanel()),
   )
   if (closing && document.activeElement === document.body)
     root.querySelector<HTMLElement>(`[data-testid="${closing}"]`)?.focus()
-  app.events.mounted()
+  app.home.events.mounted()
 }
 
 // The last resort: a cause the check above did not foresee still gets a screen, never a bare error.

@@ -2,7 +2,7 @@
 import { cleanupOutdatedCaches, PrecacheController, PrecacheRoute } from "workbox-precaching"
 import { NavigationRoute, registerRoute } from "workbox-routing"
 import { openNotificationTarget } from "./features/notifications/notificationClick.ts"
-import { notificationForPush } from "./features/notifications/pushNotification.ts"
+import { notificationForHomes } from "./features/notifications/pushNotification.ts"
 import { checkInstalledFiles } from "./features/settings/buildDigest.ts"
 import {
   admitVersion,
@@ -11,6 +11,7 @@ import {
   type UpdateOfferedMessage,
 } from "./features/settings/installedDigest.ts"
 import { LocalStore } from "./store/db.ts"
+import { firstHomeDb, listHomeDbs } from "./store/homes.ts"
 
 declare const self: ServiceWorkerGlobalScope
 
@@ -91,9 +92,15 @@ self.addEventListener("message", (event) => {
 self.addEventListener("push", (event) => {
   const text = event.data?.text() ?? ""
   event.waitUntil(
-    notificationForPush(text, () => LocalStore.open()).then((n) =>
-      self.registration.showNotification(n.title, n.options),
-    ),
+    listHomeDbs()
+      .catch(() => [firstHomeDb])
+      .then((dbs) =>
+        notificationForHomes(
+          text,
+          dbs.map((db) => () => LocalStore.open(db)),
+        ),
+      )
+      .then((n) => self.registration.showNotification(n.title, n.options)),
   )
 })
 

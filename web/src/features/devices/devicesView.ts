@@ -283,6 +283,15 @@ export class DevicesView {
     this.rerender()
   }
 
+  /** Another home is on screen: closed, and its roster asked for again when opened. */
+  reset() {
+    this.askedRoster = false
+    this.removing.clear()
+    this.changingRole.clear()
+    this.error = undefined
+    this.hide()
+  }
+
   private hide() {
     this.open = false
     this.confirming = undefined

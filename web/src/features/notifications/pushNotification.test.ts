@@ -15,7 +15,7 @@ import { startTestRelay, type PushSender } from "@vigil/signal"
 import { PhoneSpace } from "../../space/phoneSpace.ts"
 import { LocalStore } from "../../store/db.ts"
 import { timeText } from "../../ui/format.ts"
-import { notificationForPush } from "./pushNotification.ts"
+import { notificationForHomes, notificationForPush } from "./pushNotification.ts"
 
 const logger = pino({ level: "silent" })
 
@@ -71,8 +71,8 @@ describe("push notification in the service worker", () => {
   })
 
   /** A hub and one phone, paired and subscribed to push. */
-  async function setup(dbName: string) {
-    const hub = await HubSpace.open({ dataDir: hubDir, signalUrl: relay.url, hubName: "Home", logger })
+  async function setup(dbName: string, hubName = "Home", dataDir = hubDir) {
+    const hub = await HubSpace.open({ dataDir, signalUrl: relay.url, hubName, logger })
     cleanup.push(() => hub.close())
     const store = await LocalStore.open(dbName)
     cleanup.push(() => store.close())
@@ -145,6 +145,22 @@ describe("push notification in the service worker", () => {
     )
     expect(shown.options.tag).toBe(`clip-${event!.clipId}`)
     expect(reopened!.problems).toEqual([])
+  })
+
+  it("on a phone with two homes, the home whose state opens the push shows it, named", async () => {
+    const house = await setup("homes-house", "House")
+    const cabinDir = await mkdtemp(join(tmpdir(), "vigil-hub-cabin-"))
+    cleanup.push(() => rm(cabinDir, { recursive: true, force: true }))
+    const cabin = await setup("homes-cabin", "Cabin", cabinDir)
+    await cabin.hub.deliverClip(clip(Date.now()))
+    const text = await until(() => sender.texts[0])
+    const both = [house.open, cabin.open]
+
+    const shown = await notificationForHomes(text, both)
+    expect(shown.title).toBe("Person — Front door · Cabin")
+    // One home alone: no name added; the other home alone: the generic text under its name.
+    expect((await notificationForHomes(text, [cabin.open])).title).toBe("Person — Front door")
+    expect(await notificationForHomes(text, [house.open])).toMatchObject({ title: "Motion — House" })
   })
 
   it("shows the relay's word that the hub went silent, and that it is back, for this home only", async () => {

@@ -56,11 +56,38 @@ const thumbnailTimeoutMs = 8000
 /** Notifications carry the picture as a data: URL; a bigger one is left out. */
 const maxThumbnailBytes = 256 * 1024
 
-/** The notification for a push message's text; never throws. */
-export async function notificationForPush(
+/** The notification for a push message's text, for a phone with one home; never throws. */
+export function notificationForPush(
   text: string,
   openStore: () => Promise<LocalStore>,
 ): Promise<NotificationSpec> {
+  return notificationForHomes(text, [openStore])
+}
+
+/**
+ * The notification for a push message's text on a phone with several homes (store/homes.ts): the home whose
+ * MLS state opens it (or whose space a relay notice names) shows it, its name added when there are several;
+ * the generic text when none does. Never throws.
+ */
+export async function notificationForHomes(
+  text: string,
+  openStores: readonly (() => Promise<LocalStore>)[],
+): Promise<NotificationSpec> {
+  let firstName: string | undefined
+  for (const openStore of openStores) {
+    const read = await readForHome(text, openStore, openStores.length > 1)
+    firstName ??= read.hubName
+    if (read.spec) return read.spec
+  }
+  return genericNotification(firstName)
+}
+
+/** One home's reading of a push: its notification when the push is this home's, and the home's name. */
+async function readForHome(
+  text: string,
+  openStore: () => Promise<LocalStore>,
+  nameHome: boolean,
+): Promise<{ spec?: NotificationSpec; hubName?: string }> {
   let store: LocalStore | undefined
   let hubName: string | undefined
   try {
@@ -71,23 +98,23 @@ export async function notificationForPush(
       store.get("group"),
     ])
     hubName = space?.hubName
-    if (!device || !space || !group) return genericNotification(hubName)
+    if (!device || !space || !group) return { hubName }
     // The relay's own notice that the hub stopped checking in (signal/src/push/hubWatch.ts): in clear.
     const relayNotice = readRelayNotice(text)
     if (relayNotice) {
       return relayNotice.spaceId === space.spaceId
-        ? hubSilenceNotification(relayNotice, space.hubName)
-        : genericNotification(hubName)
+        ? { hubName, spec: hubSilenceNotification(relayNotice, space.hubName) }
+        : { hubName }
     }
     const payload = decodePushText(text)
     const epoch = pushPayloadEpoch(payload)
-    if (epoch === undefined) return genericNotification(hubName)
+    if (epoch === undefined) return { hubName }
     const hubKey = fromBase64(space.hubKey)
     const trust: TrustPolicy = (identity, key) => identity.role === "phone" || equalBytes(key, hubKey)
     const session = await SpaceSession.restore(fromBase64(group), { trust, persist: async () => {} })
     const client = new SignalClient({ baseUrl: device.signalUrl, token: device.token })
     if (session.epoch < epoch) await catchUp(session, client, space.after, epoch)
-    if (session.epoch !== epoch) return genericNotification(hubName)
+    if (session.epoch !== epoch) return { hubName }
     const { secret } = await exportPushSecret(session)
     const notice = await openPushPayload(payload, {
       secret,
@@ -95,14 +122,16 @@ export async function notificationForPush(
       hubKey,
       signature: session.signature,
     })
-    if (notice.kind === "camera-status") return cameraNotification(notice)
+    const named = (spec: NotificationSpec) =>
+      nameHome ? { ...spec, title: `${spec.title} · ${space.hubName}` } : spec
+    if (notice.kind === "camera-status") return { hubName, spec: named(cameraNotification(notice)) }
     const picture = notice.thumbnail
       ? await withTimeout(loadThumbnail(session, client, notice), thumbnailTimeoutMs)
       : undefined
-    return clipNotification(notice, picture)
+    return { hubName, spec: named(clipNotification(notice, picture)) }
   } catch {
-    // A push must show something (userVisibleOnly); whatever went wrong, it is the generic one.
-    return genericNotification(hubName)
+    // Not this home's, or unreadable: another home may read it; else the generic text (userVisibleOnly).
+    return { hubName }
   } finally {
     store?.close()
   }

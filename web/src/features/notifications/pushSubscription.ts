@@ -5,6 +5,7 @@
  */
 import { SignalClient, SignalError, bufferSource, fromBase64Url } from "@vigil/protocol"
 import { LocalStore } from "../../store/db.ts"
+import { listHomeDbs } from "../../store/homes.ts"
 import { errorSentence } from "../../ui/errorText.ts"
 
 export type PushState =
@@ -27,14 +28,24 @@ function pushSupported(): string | undefined {
   return undefined
 }
 
-async function pairedClient(): Promise<SignalClient | undefined> {
-  const store = await LocalStore.open()
-  try {
-    const device = await store.get("device")
-    return device ? new SignalClient({ baseUrl: device.signalUrl, token: device.token }) : undefined
-  } finally {
-    store.close()
+/** The relay of every home on this phone, as that home's device (store/homes.ts). */
+async function pairedClients(): Promise<SignalClient[]> {
+  const clients: SignalClient[] = []
+  for (const db of await listHomeDbs()) {
+    const store = await LocalStore.open(db)
+    try {
+      const device = await store.get("device")
+      if (device) clients.push(new SignalClient({ baseUrl: device.signalUrl, token: device.token }))
+    } finally {
+      store.close()
+    }
   }
+  return clients
+}
+
+/** The first home's relay: its VAPID key is the one the browser's subscription is made with. */
+async function pairedClient(): Promise<SignalClient | undefined> {
+  return (await pairedClients())[0]
 }
 
 export async function currentPushState(): Promise<PushState> {
@@ -76,14 +87,30 @@ export async function enablePush(): Promise<void> {
   } catch (err) {
     throw new PushSetupError(`This browser's push service did not answer. ${errorSentence(err)}`)
   }
+  const json = subscription.toJSON() as Parameters<SignalClient["setPushSubscription"]>[0]
   try {
-    await client.setPushSubscription(
-      subscription.toJSON() as Parameters<SignalClient["setPushSubscription"]>[0],
-    )
+    await client.setPushSubscription(json)
   } catch (err) {
     await subscription.unsubscribe()
     throw new PushSetupError(`The relay refused the subscription. ${errorSentence(err)}`)
   }
+  // The other homes: the same subscription, registered by each home's device. A home on a relay with
+  // another VAPID key cannot push to this subscription; its relay refuses it, and the first home's stays.
+  for (const other of (await pairedClients()).slice(1)) {
+    await other.setPushSubscription(json).catch(() => undefined)
+  }
+}
+
+/**
+ * After a home was added: if notifications are on, the browser's subscription is registered for every home
+ * (the new one included). Nothing when they are off; a refusal leaves the other homes' as they were.
+ */
+export async function sharePushWithHomes(): Promise<void> {
+  if (pushSupported() || Notification.permission !== "granted") return
+  const subscription = await (await navigator.serviceWorker.ready).pushManager.getSubscription()
+  if (!subscription) return
+  const json = subscription.toJSON() as Parameters<SignalClient["setPushSubscription"]>[0]
+  for (const client of await pairedClients()) await client.setPushSubscription(json).catch(() => undefined)
 }
 
 /** Unsubscribes here and at signal. */
@@ -91,8 +118,7 @@ export async function disablePush(): Promise<void> {
   const registration = await navigator.serviceWorker.ready
   const subscription = await registration.pushManager.getSubscription()
   await subscription?.unsubscribe()
-  const client = await pairedClient()
-  await client?.deletePushSubscription()
+  for (const client of await pairedClients()) await client.deletePushSubscription().catch(() => undefined)
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {

@@ -37,14 +37,17 @@ function homeLine(label: string, home: HomeSummary, testId: string) {
   )
 }
 
+/** What the user chose for a pairing link while this phone has a home. */
+export type PairingChoice = "keep" | "add" | "replace"
+
 /**
- * Asks before a pairing link replaces this phone's home: names both homes, and keeps the current one
- * unless the user picks the other button. Escape, closing the dialog and the default button all keep it.
- * Resolves true only for "Switch".
+ * Asks what a pairing link for another home should do: names both homes; keeps the current one unless
+ * the user picks another button. "Add" pairs the new home beside the current one (several homes, issue
+ * 16); "Switch" replaces it. Escape, closing the dialog and the default button all keep it.
  */
-export function confirmReplacePairing(current: HomeSummary, next: HomeSummary): Promise<boolean> {
+export function confirmReplacePairing(current: HomeSummary, next: HomeSummary): Promise<PairingChoice> {
   return new Promise((resolve) => {
-    let choice = false
+    let choice: PairingChoice = "keep"
     const keep = h(
       "button",
       { class: "primary", "data-testid": "keep-pairing", onclick: () => dialog.close() },
@@ -57,7 +60,7 @@ export function confirmReplacePairing(current: HomeSummary, next: HomeSummary): 
       h(
         "p",
         {},
-        "The link you opened is for another home. This phone has room for one home for now: switching " +
+        "The link you opened is for another home. Add it to see both homes on this phone, or switch, which " +
           "stops clips from the current one on this phone. If you did not expect this link, keep your home.",
       ),
       h(
@@ -73,10 +76,22 @@ export function confirmReplacePairing(current: HomeSummary, next: HomeSummary): 
         h(
           "button",
           {
+            class: "secondary",
+            "data-testid": "add-home",
+            onclick: () => {
+              choice = "add"
+              dialog.close()
+            },
+          },
+          `Add ${next.hubName} as another home`,
+        ),
+        h(
+          "button",
+          {
             class: "replace-pairing-switch",
             "data-testid": "replace-pairing-confirm",
             onclick: () => {
-              choice = true
+              choice = "replace"
               dialog.close()
             },
           },
