@@ -1,7 +1,8 @@
 /**
  * User story: we have a house and a cabin, each with its own hub. My phone is paired with the house; I open
  * the cabin's pairing link and add it as another home. A switcher at the top shows either home's clips and
- * live view; the house is still there after a reload.
+ * live view; both are still there after a reload. When we sell the cabin, the phone leaves it: the cabin's
+ * hub removes the phone, and the house stays as it was.
  *
  * Runs inside a throw-away network namespace (live view needs ICE candidates, which Chromium gathers on no
  * loopback-only machine): one relay, two hubs, one phone.
@@ -98,6 +99,22 @@ test("a phone paired with two homes sees each one's clips and live view, and kee
         timeout: 30_000,
       })
       await expect(page.getByTestId("paired-with")).toHaveText("Events — House")
+
+      // Act: leave the cabin from its Devices screen.
+      await page.getByTestId("home-switcher").selectOption({ label: "Cabin" })
+      await expect(page.getByTestId("paired-with")).toHaveText("Events — Cabin")
+      await page.getByTestId("devices-button").click()
+      await page.getByTestId("leave-home").click()
+      await page.getByTestId("leave-home-yes").click()
+
+      // Assert: the cabin's hub removed the phone; the house is on screen, alone, after a reload too.
+      await cabin.waitForLine(/phone removed at another phone's request/, 30_000)
+      await expect(page.getByTestId("paired-with")).toHaveText("Events — House", { timeout: 30_000 })
+      await expect(page.getByTestId("home-switcher")).toHaveCount(0)
+      await page.reload()
+      await expect(page.getByTestId("paired-with")).toHaveText("Events — House", { timeout: 30_000 })
+      await expect(page.getByTestId("event").first()).toBeVisible()
+      await expect(page.getByTestId("home-switcher")).toHaveCount(0)
       expect(house.lines.some((l) => /phone removed/i.test(l))).toBe(false)
     } finally {
       await context.close()

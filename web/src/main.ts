@@ -22,7 +22,7 @@ import { defaultSignalUrl } from "./features/settings/signalOrigin.ts"
 import { updatePrompt, watchForUpdates } from "./features/settings/updatePrompt.ts"
 import { PhoneSpace } from "./space/phoneSpace.ts"
 import { LocalStore, type EventRecord } from "./store/db.ts"
-import { addHomeDb, listHomeDbs, removeHomeDb } from "./store/homes.ts"
+import { addHomeDb, firstHomeDb, listHomeDbs, removeHomeDb } from "./store/homes.ts"
 import { h } from "./ui/dom.ts"
 import { errorSentence } from "./ui/errorText.ts"
 
@@ -55,19 +55,23 @@ async function start() {
   support = checkBrowserSupport(globalThis)
   if (support.kind === "blocked") return showUnsupportedScreen(root, support.blocker)
   const homes: Home[] = []
+  let shown: Home | undefined
   for (const db of await listHomeDbs()) {
     const home = await openHome(db)
+    const paired = (await home.store.get("space")) !== undefined
     // A further home whose pairing never got as far as a saved space is forgotten.
-    if (homes.length > 0 && !(await home.store.get("space"))) {
+    if (homes.length > 0 && !paired) {
       home.store.close()
       await removeHomeDb(db)
       continue
     }
     homes.push(home)
+    if (paired) shown ??= home
   }
   app = {
     homes,
-    home: homes[0]!,
+    // The first paired home (the first one's database is empty after this phone left it), else the first.
+    home: shown ?? homes[0]!,
     error: undefined,
     updateReady: undefined,
     live: undefined,
@@ -290,7 +294,36 @@ let joinLink: JoinLink | undefined
 const devicesView = new DevicesView(
   () => app.home.space,
   () => render(),
+  () => leaveHome(app.home),
 )
+
+/** How long leaving waits for the hub's removal to come back before forgetting the home anyway. */
+const leaveWaitMs = 15_000
+
+/**
+ * Leaves a home: asks its hub to remove this phone (as any removal: a signed request, a Remove commit),
+ * waits a little for the removal, then forgets the home on this phone. The other homes stay as they are.
+ */
+async function leaveHome(home: Home) {
+  const space = home.space
+  if (space) {
+    await space.removeDevice(space.deviceId)
+    const deadline = Date.now() + leaveWaitMs
+    while (space.status.kind !== "removed" && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 250))
+    space.stop()
+  }
+  app.live?.stop()
+  app.live = undefined
+  home.store.close()
+  await removeHomeDb(home.db)
+  app.homes = app.homes.filter((h) => h !== home)
+  // The first home's database is deleted like any other; an empty one takes its place if it was the last.
+  if (app.homes.length === 0) app.homes.push(await openHome(firstHomeDb))
+  app.home = app.homes.find((h) => h.space) ?? app.homes[0]!
+  devicesView.reset()
+  await refresh()
+}
 
 function addCameraCard() {
   addCamera ??= new AddCameraView({

@@ -6,6 +6,7 @@ import { h } from "../../ui/dom.ts"
 import { errorSentence } from "../../ui/errorText.ts"
 import { CamerasSection } from "./camerasSection.ts"
 import { InviteSection } from "./inviteSection.ts"
+import { LeaveSection } from "./leaveSection.ts"
 
 /**
  * The Devices screen: the phones of this camera's group as this phone's own MLS ratchet tree lists them,
@@ -26,11 +27,15 @@ export class DevicesView {
   private askedRoster = false
   private readonly cameras: CamerasSection
   private readonly invite: InviteSection
+  private readonly leave: LeaveSection | undefined
 
   constructor(
     private readonly space: () => PhoneSpace | undefined,
     private readonly rerender: () => void,
+    /** Leaves the home on screen and forgets it on this phone (main.ts); no "Leave" without it. */
+    onLeave?: () => Promise<void>,
   ) {
+    this.leave = onLeave ? new LeaveSection(space, rerender, onLeave) : undefined
     this.cameras = new CamerasSection(space, rerender, () => space()?.may({ kind: "rename-camera" }) ?? false)
     this.invite = new InviteSection(space, rerender)
     // Escape closes the screen, like the player and live view (a field's own Escape cancels its edit first).
@@ -150,6 +155,7 @@ export class DevicesView {
       ...(this.error ? [h("p", { class: "error", role: "alert" }, this.error)] : []),
       ...(canInvite ? [this.invite.render()] : []),
       this.cameras.render(),
+      ...(this.leave ? [this.leave.render()] : []),
     )
     return this.element
   }
@@ -289,6 +295,7 @@ export class DevicesView {
     this.removing.clear()
     this.changingRole.clear()
     this.error = undefined
+    this.leave?.reset()
     this.hide()
   }
 
