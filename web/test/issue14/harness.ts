@@ -78,6 +78,9 @@ export async function startHarness(): Promise<Harness> {
       void phone.run()
       await paired
       await until(() => phone.status.kind === "paired")
+      // The roster the hub sends after pairing, processed and saved: tests compare saved state from here.
+      await until(() => phone.devices().some((d) => d.self && d.role !== undefined))
+      await phone.settled()
       return { phone, store }
     },
     async reopen(store, options) {
