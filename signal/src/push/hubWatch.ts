@@ -64,7 +64,10 @@ export class HubWatch {
     this.heardAt.set(hubId, now)
     if (this.silent.delete(hubId)) {
       this.ctx.logger.info({ hubId }, "a silent hub checked in again")
-      void this.notify(hubId, "hub-back", now)
+      void this.ctx.store
+        .listSpaceOwners()
+        .then((spaces) => this.notify(spaces, hubId, "hub-back", now))
+        .catch((err: unknown) => this.ctx.logger.warn({ err, hubId }, "hub status push failed"))
     }
   }
 
@@ -75,20 +78,27 @@ export class HubWatch {
     for (const [hubId, at] of this.heardAt) {
       if (!this.silent.has(hubId) && now - at >= this.ctx.config.hubSilentAlertMs) late.push([hubId, at])
     }
+    if (late.length === 0) return
+    // One read of the spaces for every hub found silent in this check.
+    const spaces = await this.ctx.store.listSpaceOwners()
     for (const [hubId, at] of late) {
       this.silent.set(hubId, at)
       this.ctx.logger.info({ hubId, since: at }, "a hub has not checked in; telling its phones")
-      await this.notify(hubId, "hub-silent", at)
+      await this.notify(spaces, hubId, "hub-silent", at)
     }
   }
 
-  private async notify(hubId: DeviceId, kind: RelayNoticeKind, since: number): Promise<void> {
+  private async notify(
+    spaces: readonly { spaceId: SpaceId; ownerId: DeviceId }[],
+    hubId: DeviceId,
+    kind: RelayNoticeKind,
+    since: number,
+  ): Promise<void> {
     const push = this.ctx.push
     if (!push) return
     try {
-      const spaces = (await this.ctx.store.listSpaceOwners()).filter((s) => s.ownerId === hubId)
-      for (const { spaceId } of spaces) {
-        const text = JSON.stringify({ relay: kind, spaceId: spaceId satisfies SpaceId, since })
+      for (const { spaceId } of spaces.filter((s) => s.ownerId === hubId)) {
+        const text = JSON.stringify({ relay: kind, spaceId, since })
         await pushToSpace(this.ctx, push, spaceId, Buffer.from(text, "utf8"), {
           except: hubId,
           ttlSeconds: 24 * 3600,

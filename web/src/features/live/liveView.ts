@@ -285,18 +285,23 @@ export class LiveView {
         if (this.session === session) void this.onReply(session, reply)
       })
       session.armTimeout(answerTimeoutMs, "the hub did not answer")
-      await this.space.sendLiveRequest({
-        kind: "live-offer",
-        sessionId: session.id,
-        deviceId: this.space.deviceId as DeviceId,
-        ...(this.camera ? { cameraId: this.camera.id as CameraId } : {}),
-        sdp: offer,
-        issuedAt: Date.now(),
-      })
+      await this.sendOffer(session, offer)
       session.mark("offerSent")
     } catch (err) {
       if (this.session === session) this.retry(errorSentence(err))
     }
+  }
+
+  /** A session's offer (first, or an ICE restart's) for this view's camera, signed and mailed to the hub. */
+  private sendOffer(session: Session, sdp: string): Promise<void> {
+    return this.space.sendLiveRequest({
+      kind: "live-offer",
+      sessionId: session.id,
+      deviceId: this.space.deviceId as DeviceId,
+      ...(this.camera ? { cameraId: this.camera.id as CameraId } : {}),
+      sdp,
+      issuedAt: Date.now(),
+    })
   }
 
   private async onReply(session: Session, reply: LiveReply) {
@@ -347,14 +352,7 @@ export class LiveView {
       if (this.session !== session) return
       // The restart attempt's own deadline: no video by then, try again (or give up after the window).
       session.armTimeout(restartAttemptMs, why, true)
-      await this.space.sendLiveRequest({
-        kind: "live-offer",
-        sessionId: session.id,
-        deviceId: this.space.deviceId as DeviceId,
-        ...(this.camera ? { cameraId: this.camera.id as CameraId } : {}),
-        sdp,
-        issuedAt: Date.now(),
-      })
+      await this.sendOffer(session, sdp)
     } catch (err) {
       if (this.session !== session) return
       // Most likely signal is unreachable too (no network yet): try again shortly.
