@@ -23,11 +23,12 @@ describe("issue 14 finding 11: a joining phone takes only a Welcome the pinned h
     const device = (await store.get("device"))!
     const space = (await store.get("space"))!
     const raw = new SignalClient({ baseUrl: h.relay.url, token: device.token })
+    // (and the roster the hub sends with it: a relay that holds back the Welcome holds back what follows).
     const withheld = await until(async () => {
       const list = await raw.fetchMailbox(0)
-      return list.find((m) => mlsWireformat(m.body) === "mls_welcome")
+      return list.some((m) => mlsWireformat(m.body) === "mls_welcome") && list.length >= 2 ? list : undefined
     })
-    await raw.ackMailbox(withheld.seq)
+    await raw.ackMailbox(withheld.at(-1)!.seq)
 
     // ...and hands it one the member made from its own copy of the group: real group id, real hub leaf.
     const memberGroup = (await member.store.get("group"))!
