@@ -26,6 +26,11 @@ const labelFilterSchema = (d: LabelFilter) =>
  */
 const point = z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)])
 const polygon = z.array(point).min(3, "a polygon needs at least 3 points").max(64)
+const zoneObject = z.strictObject({
+  points: polygon,
+  labels: z.array(z.enum(eventLabelsForConfig)).max(4).optional(),
+})
+export type ZoneConfig = z.infer<typeof zoneObject>
 
 /** Motion detection for one camera. Zones and masks are polygons in normalized coordinates (0–1, origin top left). */
 const motionSchema = z.strictObject({
@@ -35,8 +40,15 @@ const motionSchema = z.strictObject({
   minArea: z.number().min(0.0001).max(1).default(0.01),
   /** Motion ends after this long without a changed frame. */
   cooldownSeconds: z.number().min(0).max(120).default(2),
-  /** Only these areas are watched; empty: the whole picture. */
-  zones: z.array(polygon).max(16).default([]),
+  /**
+   * Only these areas are watched; empty: the whole picture. A zone is a polygon, or `{ points, labels }`:
+   * then only those labels count inside it (an object whose feet are outside every zone that cares about
+   * its label is not reported).
+   */
+  zones: z
+    .array(z.union([polygon, zoneObject]))
+    .max(16)
+    .default([]),
   /** Never watched, even inside a zone. */
   masks: z.array(polygon).max(16).default([]),
   /** Rate of the small gray frames motion detection looks at. */
@@ -56,6 +68,17 @@ const cameraCommon = {
    * plain "motion" by default — is still recorded and delivered, silently.
    */
   notify: notifySchema.default([...defaultNotifyLabels]),
+  /** Record event clips; false: the camera is for live view only (no motion events, no clips). */
+  record: z.boolean().default(true),
+  /** No notifications in this window of the hub's local time (clips are still recorded). */
+  quietHours: z
+    .strictObject({
+      from: z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, "a time as HH:MM"),
+      to: z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, "a time as HH:MM"),
+    })
+    .optional(),
+  /** No notifications before this time (ms since 1970), set by "snooze" on a phone. */
+  snoozeUntil: z.number().int().nonnegative().optional(),
 }
 const evenSize = (max: number) =>
   z
@@ -83,6 +106,16 @@ const cameraSchema = z.discriminatedUnion("kind", [
     kind: z.literal("rtsp"),
     /** `rtsp://user:password@host:554/path`; credentials never reach a log. */
     url: z.string().regex(/^rtsps?:\/\/\S+$/i, "must start with rtsp:// or rtsps://"),
+    /**
+     * A smaller stream of the same camera (an NVR's "substream"): motion and detection run on it while the
+     * main stream is recorded and watched, which keeps the hub's CPU low.
+     */
+    substreamUrl: z
+      .string()
+      .regex(/^rtsps?:\/\/\S+$/i, "must start with rtsp:// or rtsps://")
+      .optional(),
+    /** The ONVIF device service this camera was added from (discovery). */
+    onvif: z.strictObject({ xaddr: z.url({ protocol: /^https?$/ }) }).optional(),
     transport: z.enum(["tcp", "udp"]).default("tcp"),
     timeoutSeconds: z.number().min(1).max(120).default(10),
     /** The camera's frame rate; measured from the stream when absent. */
@@ -142,6 +175,7 @@ export const hubConfigSchema = z.strictObject({
         motion: motionDefaults,
         detectObjects: true,
         notify: [...syntheticNotifyLabels],
+        record: true,
       },
     ]),
   recording: z

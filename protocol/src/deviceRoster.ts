@@ -9,6 +9,7 @@
  *   { kind: "pairing-open", deviceId: <sender>, roomId: hex64, issuedAt: ms }   (a join link, see
  *                                                   pairingDiscovery.ts: the hub watches that room 15 min)
  *   { kind: "set-role", deviceId: <sender>, target: <phone>, role: "owner" | "member", issuedAt: ms }
+ *   { kind: "camera-…", deviceId: <sender>, requestId, …, issuedAt: ms }   (camera set-up, cameraSetup.ts)
  * The hub acts only for a paired phone whose pinned key signed it, only for a fresh request (issuedAt within
  * a minute, and later than the last one it accepted from that phone: no replays), and removes only paired
  * phones. Roles (roles.ts) decide who may ask what: an owner anything above, a member the roster and its own
@@ -29,6 +30,7 @@ import { fromUtf8 } from "./bytes.ts"
 import { ProtocolStateError } from "./errors.ts"
 import type { CameraId, DeviceId, SpaceId } from "./ids.ts"
 import { phoneRoles, type PhoneRole } from "./roles.ts"
+import { cameraSetupRequestSchemas, type CameraSetupRequest } from "./cameraSetup.ts"
 import {
   openEnvelope,
   openPhoneSigned,
@@ -78,6 +80,7 @@ const deviceRequestSchema = z.discriminatedUnion("kind", [
     role: z.enum(phoneRoles),
     issuedAt,
   }),
+  ...cameraSetupRequestSchemas,
 ])
 
 export type DeviceRequest =
@@ -91,6 +94,8 @@ export type DeviceRequest =
   | { kind: "pairing-open"; deviceId: DeviceId; roomId: string; issuedAt: number }
   /** An owner makes a phone an owner or a member (roles.ts). */
   | { kind: "set-role"; deviceId: DeviceId; target: DeviceId; role: PhoneRole; issuedAt: number }
+  /** Discover, test, add, change and remove cameras (cameraSetup.ts). */
+  | CameraSetupRequest
 
 const rosterSchema = z.strictObject({
   kind: z.literal("device-roster"),

@@ -12,6 +12,7 @@ import { parseEnvelopeBody, signEnvelope, splitEnvelope, verifyEnvelope } from "
 import { maxListedRecords, recordHashLength } from "./clipFraming.ts"
 import { CodecError, CryptoError } from "./errors.ts"
 import type { BlobId, CameraId, ClipId, DeviceId, SpaceId } from "./ids.ts"
+import { cameraSetupReplySchema, type CameraSetupReply } from "./cameraSetup.ts"
 
 const signLabel = "vigil hub message v1"
 
@@ -143,6 +144,7 @@ export const hubMessageSchema = z.discriminatedUnion("kind", [
   liveAnswerSchema,
   liveRefusedSchema,
   cameraStatusSchema,
+  cameraSetupReplySchema,
 ])
 
 export type ClipAnnouncement = Omit<
@@ -175,7 +177,8 @@ export type CameraStatus = Omit<z.infer<typeof cameraStatusSchema>, "spaceId" | 
 }
 export type ThumbnailRef = z.infer<typeof thumbnailRefSchema>
 export type DetectionInfo = z.infer<typeof detectionSchema>
-export type HubMessage = ClipAnnouncement | Sighting | LiveAnswer | LiveRefused | CameraStatus
+export type HubMessage =
+  ClipAnnouncement | Sighting | LiveAnswer | LiveRefused | CameraStatus | CameraSetupReply
 
 export function signHubMessage(
   message: HubMessage,

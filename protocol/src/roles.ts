@@ -29,6 +29,8 @@ export type RoleAct =
   | { kind: "rename-camera" }
   | { kind: "invite" }
   | { kind: "approve-pairing" }
+  /** Discover, test, add, change or remove cameras, or read their settings (cameraSetup.ts). */
+  | { kind: "manage-cameras" }
 
 export const roleOf = (phone: RoledPhone): PhoneRole => phone.role ?? "owner"
 
@@ -73,5 +75,7 @@ export function roleRefusal(phones: readonly RoledPhone[], by: DeviceId, act: Ro
       return owner ? undefined : "only an owner can add phones"
     case "approve-pairing":
       return owner ? undefined : "only an owner can approve a new phone"
+    case "manage-cameras":
+      return owner ? undefined : "only an owner can add cameras or change their settings"
   }
 }

@@ -1,5 +1,5 @@
 import type { CameraConfig } from "../capture/cameraArgs.ts"
-import type { HubCameraConfig } from "../config.ts"
+import type { HubCameraConfig, ZoneConfig } from "../config.ts"
 import type { MotionDetectorOptions } from "../detect/motionDetector.ts"
 
 /** What the capture layer (ffmpeg arguments) needs from a configured camera. */
@@ -71,7 +71,11 @@ export function motionOptionsOf(camera: HubCameraConfig): MotionDetectorOptions 
     threshold: Math.round(5 + (1 - m.sensitivity) * 40),
     minAreaFraction: m.minArea,
     cooldownMs: m.cooldownSeconds * 1000,
-    zones: m.zones,
+    zones: m.zones.map(zonePoints),
     masks: m.masks,
   }
 }
+
+/** A zone's outline, whichever way the config wrote it (a bare polygon, or `{ points, labels }`). */
+export const zonePoints = (zone: ZoneConfig | ZoneConfig["points"]) =>
+  Array.isArray(zone) ? zone : zone.points

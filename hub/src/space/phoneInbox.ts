@@ -23,6 +23,8 @@ import {
   type RelayTransport,
   type PhoneRole,
   type RoleAct,
+  isCameraSetupRequest,
+  type CameraSetupRequest,
 } from "@vigil/protocol"
 import type { Logger } from "../log.ts"
 import { describe, sleep } from "./describe.ts"
@@ -33,11 +35,19 @@ import { TokenBuckets } from "./tokenBuckets.ts"
 /** Receives phones' live-view requests, already MLS-decrypted and checked against the phone's pinned key. */
 export type LiveRequestHandler = (request: LiveRequest, from: DeviceId) => void
 
+/**
+ * Receives an owner's camera set-up request (cameraSetup.ts), verified and saved as seen; it answers later
+ * (a test pulls video for seconds), outside the mailbox's queue. A member's request never reaches it: the
+ * hub answers that one "not-owner" itself.
+ */
+export type CameraSetupHandler = (request: CameraSetupRequest, from: DeviceId) => void
+
 /** How long the hub watches the room of a join link a paired phone made. */
 const joinLinkTtlMs = 15 * 60_000
 
 /** What roles govern in a device request (the roster request is open to every paired phone). */
 function roleAct(request: Exclude<DeviceRequest, { kind: "device-roster-request" }>): RoleAct {
+  if (isCameraSetupRequest(request)) return { kind: "manage-cameras" }
   switch (request.kind) {
     case "device-remove":
       return { kind: "remove-phone", target: request.target }
@@ -60,6 +70,7 @@ export class PhoneInbox {
   private readonly abort = new AbortController()
   private stopped = false
   liveHandler: LiveRequestHandler | undefined
+  cameraSetupHandler: CameraSetupHandler | undefined
   pairingOpenListener: ((room: { roomId: string; until: number }, by: DeviceId) => void) | undefined
 
   constructor(
@@ -198,7 +209,26 @@ export class PhoneInbox {
     const refused = roleRefusal(ledger.doc.phones, from, roleAct(request))
     if (refused) {
       this.log.warn({ from, kind: request.kind, reason: refused }, "refused a device request")
-      return rosterToSender()
+      if (!isCameraSetupRequest(request)) return rosterToSender()
+      const reply = await ledger.sealHubMessage({
+        kind: "camera-setup-reply",
+        spaceId: ledger.spaceId,
+        to: from,
+        requestId: request.requestId,
+        result: {
+          kind: "failed",
+          code: "not-owner",
+          reason: `${refused[0]!.toUpperCase()}${refused.slice(1)}.`,
+        },
+      })
+      return { entries: [{ kind: "mail", to: from, body: toBase64(reply) }], change: stamp }
+    }
+    if (isCameraSetupRequest(request)) {
+      // Answered later, outside this queue (a test takes seconds); only the freshness stamp is saved now.
+      const handler = this.cameraSetupHandler
+      if (handler) queueMicrotask(() => handler(request, from))
+      else this.log.warn({ kind: request.kind }, "camera set-up request, but this hub cannot set up cameras")
+      return { entries: [], change: stamp }
     }
     if (request.kind === "set-role") return this.setRole(request.target, request.role, from, stamp)
     if (request.kind === "rename-camera") return this.renameCamera(request, stamp)

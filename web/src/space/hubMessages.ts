@@ -14,6 +14,7 @@ import {
   openSignedHubMessage,
   peekEnvelopeKind,
   toBase64,
+  type CameraSetupReply,
   type CameraStatus,
   type ClipId,
   type DeviceRoster,
@@ -35,6 +36,8 @@ export type HubNote =
   | { kind: "live"; reply: LiveReply }
   | { kind: "event"; event: EventRecord }
   | { kind: "camera"; status: CameraStatus }
+  /** The hub's answer to this phone's camera set-up request (cameraSetup.ts). */
+  | { kind: "camera-setup"; reply: CameraSetupReply }
   | { kind: "none" }
 
 /** The provisional event of a sighting; the clip of the same camera and motion start replaces it. */
@@ -69,6 +72,9 @@ export async function readHubMessage(
     ctx.onAnnouncementSeq(msg.seq)
   }
   if (msg.kind === "camera-status") return { kind: "camera", status: msg }
+  if (msg.kind === "camera-setup-reply") {
+    return msg.to === ctx.deviceId ? { kind: "camera-setup", reply: msg } : { kind: "none" }
+  }
   if (msg.kind === "live-refused") {
     return msg.to === ctx.deviceId
       ? { kind: "live", reply: { kind: "live-refused", refused: msg } }
