@@ -73,10 +73,23 @@ export interface RtspCameraOptions {
   noise?: number
   /** x264's bitrate in kbit/s. Default 2048. */
   bitrateKbps?: number
+  /** Require this user name and password (RTSP Basic auth), as a camera with a password does. */
+  auth?: { username: string; password: string }
+  /** "h265": a stream browsers cannot play live. Default "h264". */
+  codec?: "h264" | "h265"
+  /** Also serve the same scene at this size on /sub (the camera's substream). */
+  substream?: { width: number; height: number }
+  /** Add a sound track (a 440 Hz tone). */
+  audio?: "opus" | "aac" | "pcma"
+  /** Address to listen on. Default 127.0.0.1. */
+  address?: string
 }
 
 export interface RtspCamera {
+  /** The main stream, without credentials. */
   url: string
+  /** The substream on /sub, when asked for. */
+  substreamUrl?: string
   child: ChildProcess
   /** SIGKILL, as if the camera lost power; resolves when it is gone. */
   kill(): Promise<void>
@@ -99,7 +112,17 @@ export async function startRtspCamera(options: RtspCameraOptions): Promise<RtspC
       String(options.noise ?? 0),
       String(options.bitrateKbps ?? 2048),
     ],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        ...(options.auth ? { RTSP_USER: options.auth.username, RTSP_PASSWORD: options.auth.password } : {}),
+        ...(options.codec ? { RTSP_CODEC: options.codec } : {}),
+        ...(options.substream ? { RTSP_SUB: `${options.substream.width}x${options.substream.height}` } : {}),
+        ...(options.audio ? { RTSP_AUDIO: options.audio } : {}),
+        ...(options.address ? { RTSP_ADDRESS: options.address } : {}),
+      },
+    },
   )
   let stderr = ""
   child.stderr?.setEncoding("utf8")
@@ -118,8 +141,10 @@ export async function startRtspCamera(options: RtspCameraOptions): Promise<RtspC
       reject(new Error(`RTSP camera exited (${code}): ${stderr}`))
     })
   })
+  const base = `rtsp://${options.address ?? "127.0.0.1"}:${options.port}`
   return {
-    url: `rtsp://127.0.0.1:${options.port}/cam`,
+    url: `${base}/cam`,
+    substreamUrl: options.substream ? `${base}/sub` : undefined,
     child,
     kill: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return
